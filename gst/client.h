@@ -1,0 +1,132 @@
+/* Gemini REST client: generateContent, streamGenerateContent (SSE), the
+ * Files API. libsoup 3 + json-glib.
+ *
+ * The client owns one thread running its own GMainContext; the SoupSession
+ * lives there. Every call is asynchronous, takes a GCancellable, and calls its
+ * callback exactly once, on the client thread (Error::Kind::Cancelled when the
+ * cancellable fired). The *_sync forms post the call and block the calling
+ * thread until it completes; never call them from a callback. Retries
+ * (exponential backoff + jitter, RetryInfo honoured) and the per-attempt
+ * timeout are applied inside the client. */
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include "request.h"
+#include "response.h"
+#include "result.h"
+
+namespace gemini {
+
+inline constexpr const char *DEFAULT_API_ENDPOINT = "https://generativelanguage.googleapis.com";
+
+enum class Backend { Developer, Vertex };
+
+struct RetryPolicy {
+  guint max_attempts = 5;            /* including the first */
+  GstClockTime initial_delay = 1 * GST_SECOND;
+  GstClockTime max_delay = 60 * GST_SECOND;
+  double multiplier = 2.0;
+  GstClockTime jitter = 1 * GST_SECOND;
+};
+
+struct ClientConfig {
+  Backend backend = Backend::Developer;
+  std::string endpoint;              /* base URL, no trailing slash; empty = resolve */
+  std::string api_key;               /* Developer API (and Vertex express mode) */
+  std::string project;               /* Vertex */
+  std::string location = "global";   /* Vertex */
+  std::string access_token;          /* Vertex: OAuth2 bearer */
+  std::string api_version;           /* empty = "v1beta" (Developer) / "v1" (Vertex) */
+  GstClockTime request_timeout = 120 * GST_SECOND;   /* per attempt */
+  RetryPolicy retry;
+  gsize upload_chunk_size = 8 * 1024 * 1024;         /* multiple of the granularity */
+  GstClockTime file_poll_interval = 1 * GST_SECOND;
+
+  /* Fills what is empty from the environment like the official SDKs:
+   * GOOGLE_API_KEY wins over GEMINI_API_KEY (a warning is logged when both
+   * are set and differ), GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL, else
+   * the public hosts (Vertex: global -> aiplatform.googleapis.com, us/eu ->
+   * aiplatform.{loc}.rep.googleapis.com, region -> {loc}-aiplatform...). */
+  void resolve_from_environment ();
+
+  bool has_credentials () const;
+};
+
+struct FileInfo {
+  std::string name;                  /* "files/abc123" */
+  std::string uri;
+  std::string mime_type;
+  std::string display_name;
+  std::string state;                 /* "PROCESSING" | "ACTIVE" | "FAILED" */
+  gint64 size_bytes = 0;
+  std::optional<GstClockTime> video_duration;
+  std::optional<Error> error;        /* state FAILED */
+};
+
+/* Byte and timing counters, for messages and benchmarks. */
+struct ClientStats {
+  guint64 requests = 0;              /* HTTP requests sent, retries included */
+  guint64 retries = 0;
+  guint64 bytes_sent = 0;            /* request bodies, uploads included */
+  guint64 bytes_uploaded = 0;        /* Files API payload only */
+};
+
+class Client {
+public:
+  using GenerateCallback = std::function<void (Result<GenerateResponse>)>;
+  using ChunkCallback = std::function<void (const GenerateResponse &chunk)>;
+  using FileCallback = std::function<void (Result<FileInfo>)>;
+  using DoneCallback = std::function<void (Result<Unit>)>;
+
+  explicit Client (ClientConfig config);
+  ~Client ();                        /* cancels everything in flight, joins the thread */
+  Client (const Client &) = delete;
+  Client &operator= (const Client &) = delete;
+
+  const ClientConfig &config () const { return config_; }
+  ClientStats stats () const;
+
+  /* "models/{model}:generateContent" (Developer) or the Vertex publisher path. */
+  std::string model_url (std::string_view model, std::string_view method) const;
+
+  void generate_content (std::string_view model, const GenerateRequest &req,
+      GCancellable *cancellable, GenerateCallback done);
+
+  /* on_chunk gets every decoded event as it arrives; done gets the merged
+   * answer (or the error, including an error event mid-stream). */
+  void stream_generate_content (std::string_view model, const GenerateRequest &req,
+      GCancellable *cancellable, ChunkCallback on_chunk, GenerateCallback done);
+
+  /* Resumable upload: start, then chunks of upload_chunk_size, the last with
+   * "upload, finalize". Returns the File as the service reports it. */
+  void upload_file (GBytes *data, std::string mime_type, std::string display_name,
+      GCancellable *cancellable, FileCallback done);
+  void get_file (std::string_view name, GCancellable *cancellable, FileCallback done);
+  /* Polls get_file until the state is not PROCESSING; FAILED -> Kind::FileFailed. */
+  void wait_until_active (std::string_view name, GCancellable *cancellable, FileCallback done);
+  void delete_file (std::string_view name, GCancellable *cancellable, DoneCallback done);
+
+  Result<GenerateResponse> generate_content_sync (std::string_view model,
+      const GenerateRequest &req, GCancellable *cancellable);
+  Result<GenerateResponse> stream_generate_content_sync (std::string_view model,
+      const GenerateRequest &req, GCancellable *cancellable, ChunkCallback on_chunk);
+  Result<FileInfo> upload_file_sync (GBytes *data, std::string mime_type,
+      std::string display_name, GCancellable *cancellable);
+  Result<FileInfo> wait_until_active_sync (std::string_view name, GCancellable *cancellable);
+  Result<Unit> delete_file_sync (std::string_view name, GCancellable *cancellable);
+
+private:
+  struct Impl;
+  ClientConfig config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gemini

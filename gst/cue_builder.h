@@ -1,0 +1,57 @@
+/* Utterances -> subtitle cues a person can read: at most `max_lines` lines of
+ * `max_line_chars`, split at sentence and phrase boundaries, each shown long
+ * enough to read (characters per second cap) but not past the next
+ * utterance, within [min_duration, max_duration]; the speaker's name is
+ * prefixed when the speaker changes. */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <gst/gst.h>
+
+namespace gemini {
+
+struct CueOptions {
+  guint max_line_chars = 42;
+  guint max_lines = 2;
+  double max_chars_per_second = 17.0;
+  GstClockTime min_duration = 1 * GST_SECOND;
+  GstClockTime max_duration = 7 * GST_SECOND;
+};
+
+/* An utterance placed in the stream: absolute times, stable speaker. */
+struct TimedUtterance {
+  GstClockTime start = 0;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  std::string text;
+  std::string speaker_id;             /* "S1" */
+  std::string speaker_label;          /* what to print: name, or the id when unnamed */
+  std::string voice;                  /* request-local id, for the meta */
+};
+
+struct Cue {
+  GstClockTime pts = 0;
+  GstClockTime duration = 0;
+  std::string text;                   /* utf8, lines joined with '\n', "Name: " on change */
+  std::string markup;                 /* same, as escaped pango markup with the label coloured */
+  std::string speaker_id;
+  std::string voice;
+  bool speaker_changed = false;
+};
+
+class CueBuilder {
+public:
+  explicit CueBuilder (CueOptions opts = {}) : opts_ (opts) {}
+
+  /* Cues for one segment's utterances (in order). `limit` is where the
+   * segment ends: no cue extends past it. */
+  std::vector<Cue> build (const std::vector<TimedUtterance> &utterances, GstClockTime limit);
+  void reset () { last_speaker_.clear (); }
+
+private:
+  CueOptions opts_;
+  std::string last_speaker_;          /* carried across segments for labels */
+};
+
+}  // namespace gemini

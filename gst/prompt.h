@@ -1,0 +1,63 @@
+/* The tabular-extraction prompt and its response schema.
+ *
+ * One request per segment: the media part first (with videoMetadata), then
+ * the instructions. Task 1 is the verbatim transcript with voice
+ * diarization, task 2 the speakers table; both are linked by `voice`. */
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gst/gst.h>
+
+#include "request.h"
+#include "transcript.h"
+
+namespace gemini {
+
+/* A speaker already identified earlier in the stream, given to the model so
+ * names stay consistent across segments. */
+struct KnownSpeaker {
+  std::string id;                     /* stream-wide id, e.g. "S1" */
+  Speaker info;
+};
+
+struct PromptOptions {
+  GstClockTime clip_start = 0;        /* in the stream, for the model's orientation */
+  GstClockTime clip_duration = 0;
+  bool has_video = true;
+  std::string context;                /* user text: names, vocabulary, description */
+  std::string language;               /* BCP-47 hint for the transcript; empty = as spoken */
+  std::vector<KnownSpeaker> known_speakers;
+};
+
+struct GenerationSettings {
+  double temperature = 0.0;
+  double top_p = 0.0;
+  gint seed = 42;
+  std::optional<gint> max_output_tokens;
+  MediaResolution media_resolution = MediaResolution::Medium;
+  std::optional<gint> thinking_budget;
+};
+
+/* The media reference: inline bytes or an uploaded file, plus sampling. */
+struct MediaInput {
+  std::string mime_type;
+  GPtr<GBytes> inline_data;           /* set for inline */
+  std::string file_uri;               /* set for Files API */
+  double fps = 1.0;
+  std::optional<GstClockTime> start_offset;   /* only for part of a file */
+  std::optional<GstClockTime> end_offset;
+};
+
+std::string build_prompt (const PromptOptions &opts);
+GPtr<JsonNode> transcript_response_schema ();
+GenerateRequest build_transcription_request (MediaInput media,
+    const PromptOptions &opts, const GenerationSettings &settings);
+
+/* `auto` media resolution: medium below this duration of media per request,
+ * low above (the study's heuristic). */
+inline constexpr GstClockTime AUTO_LOW_RESOLUTION_FROM = 5 * 60 * GST_SECOND;
+
+}  // namespace gemini

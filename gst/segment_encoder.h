@@ -1,0 +1,66 @@
+/* Raw audio (+ optional raw video) of one segment -> one small standalone
+ * media file for the model: VP8 at exactly the sampling fps, long side
+ * <= max_side, Opus mono 16 kHz, in WebM (audio-only: Opus in WebM).
+ *
+ * An internal GStreamer pipeline (appsrc -> videorate/videoscale/
+ * videoconvert -> vp8enc, audioconvert/audioresample -> opusenc -> webmmux
+ * -> appsink) encodes while the segment is being fed, so finishing a
+ * segment only drains the tail. Frames are dropped to the sampling fps
+ * before they are scaled or converted, and nothing but the encoded bytes
+ * is kept. One encoder per segment. */
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gst/gst.h>
+
+#include "glib_ptr.h"
+#include "result.h"
+
+namespace gemini {
+
+struct EncoderSettings {
+  double fps = 1.0;                   /* sampling rate of the video, 0 < fps <= 24 */
+  guint max_side = 768;               /* long side of the encoded picture, px */
+  guint audio_rate = 16000;
+  guint audio_bitrate = 24000;        /* bits/s, Opus */
+  guint video_bitrate = 0;            /* bits/s, 0 = chosen from size and fps */
+};
+
+struct EncodedSegment {
+  GPtr<GBytes> data;
+  std::string mime_type;              /* "video/webm" or "audio/webm" */
+  GstClockTime duration = 0;
+  bool has_video = false;
+  bool has_audio = false;
+};
+
+class SegmentEncoder {
+public:
+  /* Either caps may be null (audio-only, video-only). Caps are the raw
+   * input caps as negotiated on the element's sink pads. */
+  static Result<std::unique_ptr<SegmentEncoder>> create (const EncoderSettings &settings,
+      GstCaps *audio_caps, GstCaps *video_caps);
+  ~SegmentEncoder ();
+
+  /* Buffers carry PTS relative to the segment start (the element subtracts
+   * the segment's running time); the encoder takes its own reference. May
+   * block while the encoder catches up (bounded queue), which is the
+   * backpressure a non-live pipeline wants. False once the encoder failed. */
+  bool push_audio (GstBuffer *buf);
+  bool push_video (GstBuffer *buf);
+
+  /* Ends the segment at `duration` and returns the file. */
+  Result<EncodedSegment> finish (GstClockTime duration);
+
+  /* Aborts encoding (flush / state change); finish() is not called after. */
+  void cancel ();
+
+private:
+  SegmentEncoder ();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gemini

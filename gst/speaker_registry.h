@@ -1,0 +1,39 @@
+/* Stream-wide speakers. Voice ids are local to one request (the model may
+ * number the same person 1 in one segment and 3 in the next); the registry
+ * maps them to stable ids ("S1", "S2"...) by name, merges what each segment
+ * learns (a company found later fills in an earlier "?"), and gives the next
+ * prompt the list of speakers known so far. */
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "prompt.h"
+#include "transcript.h"
+
+namespace gemini {
+
+struct RegisteredSpeaker {
+  std::string id;                     /* "S1", stable for the stream */
+  Speaker info;                       /* best knowledge so far; voice = last local id */
+  guint segments = 0;                 /* how many segments it spoke in */
+};
+
+class SpeakerRegistry {
+public:
+  /* Registers a segment's speakers; returns local voice id -> stable id for
+   * every voice used in the segment's utterances or speaker table. */
+  std::map<std::string, std::string> resolve (const SegmentTranscript &segment);
+
+  const RegisteredSpeaker *find (const std::string &id) const;
+  const std::vector<RegisteredSpeaker> &speakers () const { return speakers_; }
+  /* Identified speakers, for the next prompt. */
+  std::vector<KnownSpeaker> known () const;
+  void reset () { speakers_.clear (); }
+
+private:
+  std::vector<RegisteredSpeaker> speakers_;
+};
+
+}  // namespace gemini

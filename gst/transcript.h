@@ -1,0 +1,43 @@
+/* The transcript model: what one request tells us about one segment. */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <gst/gst.h>
+
+namespace gemini {
+
+/* One row of the transcripts table. Times are relative to the start of the
+ * segment's media (0 = first sample sent), already clamped and monotonic. */
+struct Utterance {
+  GstClockTime start = 0;
+  GstClockTime end = GST_CLOCK_TIME_NONE;   /* NONE when the model gave none */
+  std::string text;
+  std::string voice;                         /* request-local voice id */
+};
+
+/* One row of the speakers table. "?" (or empty) means not found. */
+struct Speaker {
+  std::string voice;
+  std::string name;
+  std::string company;
+  std::string position;
+  std::string role_in_video;
+
+  bool identified () const { return !name.empty () && name != "?"; }
+};
+
+struct SegmentTranscript {
+  std::vector<Utterance> utterances;
+  std::vector<Speaker> speakers;
+  /* What the parser had to repair, one line each ("timecode 07:12 beyond
+   * segment end, clamped"); posted in the gemini-segment message. */
+  std::vector<std::string> repairs;
+  /* The answer was cut (MAX_TOKENS): only complete rows were kept; speech
+   * after `covered_until` was not transcribed. */
+  bool truncated = false;
+  GstClockTime covered_until = GST_CLOCK_TIME_NONE;
+};
+
+}  // namespace gemini
