@@ -1,1 +1,1285 @@
-// placeholder: being written
+/* Gemini REST client on libsoup 3.
+ *
+ * Every HTTP exchange is a Call: one logical request with its retries,
+ * per-attempt timeout and cancellation, living on the worker thread. The
+ * Files API upload and the file polling are chains of Calls; a wait between
+ * two Calls is the next Call's initial delay, so every wait is a GSource on
+ * the worker's context that the caller's GCancellable interrupts. */
+#include "client.h"
+
+#include <cmath>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "config.h"
+
+GST_DEBUG_CATEGORY_STATIC (gemini_client_debug);
+#define GST_CAT_DEFAULT gemini_client_debug
+
+namespace gemini {
+
+namespace {
+
+constexpr gsize READ_SIZE = 64 * 1024;
+constexpr gsize DEFAULT_GRANULARITY = 8 * 1024 * 1024;
+constexpr guint CHUNK_STATUS_TRIES = 3;
+
+void
+ensure_debug_category ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (gemini_client_debug, "geminiclient", 0, "Gemini REST client");
+  });
+}
+
+/* Empty when unset or blank, as the SDKs treat "" as unset. */
+std::string
+env_string (const char *name)
+{
+  const char *value = g_getenv (name);
+  if (!value)
+    return {};
+  GPtr<gchar> copy (g_strstrip (g_strdup (value)));
+  return copy.get ();
+}
+
+std::string
+strip_trailing_slashes (std::string s)
+{
+  while (!s.empty () && s.back () == '/')
+    s.pop_back ();
+  return s;
+}
+
+void
+replace_all (std::string &s, const std::string &secret)
+{
+  if (secret.empty ())
+    return;
+  for (gsize pos = s.find (secret); pos != std::string::npos; pos = s.find (secret, pos))
+    s.replace (pos, secret.size (), "<redacted>");
+}
+
+std::string
+format_seconds (GstClockTime t)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof (buf), "%.3f", static_cast<double> (t) / GST_SECOND);
+  return buf;
+}
+
+void
+clear_source (GPtr<GSource> &source)
+{
+  if (source) {
+    g_source_destroy (source.get ());
+    source.reset ();
+  }
+}
+
+Error
+cancelled_error ()
+{
+  return Error::make (Error::Kind::Cancelled, "cancelled");
+}
+
+Error
+protocol_error (std::string message)
+{
+  return Error::make (Error::Kind::Protocol, std::move (message));
+}
+
+/* "123.4s" */
+std::optional<GstClockTime>
+parse_duration (const std::string &s)
+{
+  if (s.empty () || s.back () != 's')
+    return std::nullopt;
+  char *end = nullptr;
+  const double secs = g_ascii_strtod (s.c_str (), &end);
+  if (end != s.c_str () + s.size () - 1 || secs < 0)
+    return std::nullopt;
+  return static_cast<GstClockTime> (std::llround (secs * GST_SECOND));
+}
+
+std::string
+json_string (JsonObject *obj, const char *name)
+{
+  if (!obj || !json_object_has_member (obj, name))
+    return {};
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return {};
+  return json_node_get_string (node);
+}
+
+gint64
+json_int (JsonObject *obj, const char *name)
+{
+  if (!obj || !json_object_has_member (obj, name))
+    return 0;
+  JsonNode *node = json_object_get_member (obj, name);
+  if (!JSON_NODE_HOLDS_VALUE (node))
+    return 0;
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_ascii_strtoll (json_node_get_string (node), nullptr, 10);
+  return json_node_get_int (node);
+}
+
+JsonObject *
+json_object_member (JsonObject *obj, const char *name)
+{
+  if (!obj || !json_object_has_member (obj, name))
+    return nullptr;
+  JsonNode *node = json_object_get_member (obj, name);
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : nullptr;
+}
+
+/* A File resource, bare (GET) or wrapped in {"file": ...} (upload finalize). */
+Result<FileInfo>
+parse_file (std::string_view body)
+{
+  GPtr<JsonParser> parser (json_parser_new ());
+  GError *raw_error = nullptr;
+  if (!json_parser_load_from_data (parser.get (), body.data (),
+          static_cast<gssize> (body.size ()), &raw_error)) {
+    GPtr<GError> error (raw_error);
+    return protocol_error (std::string ("File is not JSON: ") + error->message);
+  }
+  JsonNode *root = json_parser_get_root (parser.get ());
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    return protocol_error ("File is not a JSON object");
+
+  JsonObject *obj = json_node_get_object (root);
+  if (JsonObject *wrapped = json_object_member (obj, "file"))
+    obj = wrapped;
+
+  FileInfo info;
+  info.name = json_string (obj, "name");
+  info.uri = json_string (obj, "uri");
+  info.mime_type = json_string (obj, "mimeType");
+  info.display_name = json_string (obj, "displayName");
+  info.state = json_string (obj, "state");
+  info.size_bytes = json_int (obj, "sizeBytes");
+  info.video_duration =
+      parse_duration (json_string (json_object_member (obj, "videoMetadata"), "videoDuration"));
+
+  if (JsonObject *err = json_object_member (obj, "error")) {
+    Error e = Error::make (Error::Kind::FileFailed, json_string (err, "message"));
+    e.status = json_string (err, "status");
+    if (e.message.empty ())
+      e.message = "the service could not process the file";
+    info.error = std::move (e);
+  }
+
+  if (info.name.empty ())
+    return protocol_error ("File without a name");
+  return info;
+}
+
+std::string
+normalize_file_name (std::string_view name)
+{
+  if (g_str_has_prefix (std::string (name).c_str (), "files/"))
+    return std::string (name);
+  return "files/" + std::string (name);
+}
+
+/* What a Call hands back on success: the status, the message (for response
+ * headers) and the body (empty for streams, which are consumed as they come). */
+struct HttpReply {
+  guint status = 0;
+  GPtr<SoupMessage> message;
+  std::string body;
+
+  const char *header (const char *name) const
+  {
+    return soup_message_headers_get_one (
+        soup_message_get_response_headers (message.get ()), name);
+  }
+};
+
+struct CallSpec {
+  const char *method = "GET";
+  std::string url;
+  GPtr<GBytes> body;
+  std::string content_type;                 /* empty: no Content-Type */
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool retry = true;                        /* RetryPolicy on retryable errors */
+  bool model_call = false;                  /* a 404 means an unknown model */
+  bool upload_payload = false;              /* counts into bytes_uploaded */
+  GstClockTime initial_delay = 0;           /* a wait before the first attempt */
+};
+
+class Worker;
+
+class Call {
+public:
+  using DoneFn = std::function<void (Result<HttpReply>)>;
+  /* Streams only: bytes of a 2xx body; an Error aborts the call. */
+  using DataFn = std::function<std::optional<Error> (std::string_view bytes)>;
+
+  Call (Worker &worker, CallSpec spec, GCancellable *cancellable, DoneFn done, DataFn on_data)
+      : worker_ (worker), spec_ (std::move (spec)), user_cancellable_ (ref_ptr (cancellable)),
+        done_ (std::move (done)), on_data_ (std::move (on_data))
+  {
+  }
+
+  void start ();
+  void cancel ();
+
+private:
+  void attempt ();
+  void sleep (GstClockTime delay);
+  void start_timeout ();
+  void read_next ();
+  void attempt_finished ();
+  void io_failed (const GError *error);
+  void failed (Error e, bool may_retry);
+  void abandon_stream ();
+  void finish (Result<HttpReply> result);
+
+  static void on_sent (GObject *source, GAsyncResult *res, gpointer user_data);
+  static void on_read (GObject *source, GAsyncResult *res, gpointer user_data);
+  static gboolean on_timeout (gpointer user_data);
+  static gboolean on_sleep_done (gpointer user_data);
+  static gboolean on_user_cancelled (GCancellable *cancellable, gpointer user_data);
+
+  Worker &worker_;
+  CallSpec spec_;
+  GPtr<GCancellable> user_cancellable_;
+  DoneFn done_;
+  DataFn on_data_;
+
+  guint attempt_ = 0;
+  bool cancelled_ = false;
+  bool timed_out_ = false;
+  bool stream_started_ = false;             /* 2xx stream bytes went to on_data_ */
+  GPtr<GSource> cancel_source_;
+  GPtr<GSource> timeout_source_;
+  GPtr<GSource> sleep_source_;
+  GPtr<GCancellable> attempt_cancellable_;
+  GPtr<SoupMessage> message_;
+  GPtr<GInputStream> stream_;
+  guint status_ = 0;
+  std::string body_;
+};
+
+/* The client thread: its GMainContext, the SoupSession and the live Calls.
+ * Everything but the stats and post() is touched on that thread only. */
+class Worker {
+public:
+  explicit Worker (const ClientConfig &config)
+      : config_ (config), context_ (g_main_context_new ()),
+        loop_ (g_main_loop_new (context_.get (), FALSE))
+  {
+    thread_ = std::thread (&Worker::run, this);
+  }
+
+  ~Worker ()
+  {
+    post ([this] { shutdown (); });
+    thread_.join ();
+  }
+
+  Worker (const Worker &) = delete;
+  Worker &operator= (const Worker &) = delete;
+
+  const ClientConfig &config () const { return config_; }
+  GMainContext *context () const { return context_.get (); }
+  SoupSession *session () const { return session_.get (); }
+  bool on_worker_thread () const { return g_main_context_is_owner (context_.get ()); }
+
+  /* Runs fn on the worker thread (at once when already there). fn may be
+   * move-only: it is boxed, and the box freed even if never dispatched. */
+  template <typename F> void post (F fn)
+  {
+    auto box = std::make_unique<F> (std::move (fn));
+    g_main_context_invoke_full (context_.get (), G_PRIORITY_DEFAULT,
+        [] (gpointer data) -> gboolean {
+          (*static_cast<F *> (data)) ();
+          return G_SOURCE_REMOVE;
+        },
+        box.release (),
+        [] (gpointer data) { std::unique_ptr<F> owned (static_cast<F *> (data)); });
+  }
+
+  void start_call (CallSpec spec, GCancellable *cancellable, Call::DoneFn done,
+      Call::DataFn on_data = {})
+  {
+    auto call = std::make_unique<Call> (*this, std::move (spec), cancellable,
+        std::move (done), std::move (on_data));
+    Call *raw = call.get ();
+    calls_.emplace (raw, std::move (call));
+    raw->start ();
+  }
+
+  /* Called by a Call that is done: destroys it. */
+  void forget (Call *call)
+  {
+    calls_.erase (call);
+  }
+
+  void maybe_quit ()
+  {
+    if (shutting_down_ && calls_.empty ())
+      g_main_loop_quit (loop_.get ());
+  }
+
+  bool shutting_down () const { return shutting_down_; }
+
+  void redact (Error &e) const
+  {
+    replace_all (e.message, config_.api_key);
+    replace_all (e.message, config_.access_token);
+    replace_all (e.status, config_.api_key);
+  }
+
+  ClientStats stats () const
+  {
+    std::lock_guard<std::mutex> lock (stats_lock_);
+    return stats_;
+  }
+
+  void count_request (gsize body_bytes, bool upload_payload, bool retry)
+  {
+    std::lock_guard<std::mutex> lock (stats_lock_);
+    stats_.requests++;
+    stats_.bytes_sent += body_bytes;
+    if (upload_payload)
+      stats_.bytes_uploaded += body_bytes;
+    if (retry)
+      stats_.retries++;
+  }
+
+  GstClockTime backoff (guint retry_index) const
+  {
+    const RetryPolicy &p = config_.retry;
+    const double base = static_cast<double> (p.initial_delay)
+        * std::pow (p.multiplier, static_cast<double> (retry_index));
+    const double jitter = p.jitter > 0 ? g_random_double_range (0, static_cast<double> (p.jitter)) : 0;
+    const double delay = std::min (base + jitter, static_cast<double> (p.max_delay));
+    return static_cast<GstClockTime> (delay);
+  }
+
+private:
+  void run ()
+  {
+    g_main_context_push_thread_default (context_.get ());
+    session_.reset (soup_session_new_with_options ("max-conns", 64,
+            "max-conns-per-host", 32, "user-agent", PACKAGE "/" PACKAGE_VERSION, nullptr));
+
+    g_main_loop_run (loop_.get ());
+
+    /* Posts that raced with shutdown start Calls that end at once. */
+    while (g_main_context_iteration (context_.get (), FALSE))
+      ;
+    soup_session_abort (session_.get ());
+    session_.reset ();
+    while (g_main_context_iteration (context_.get (), FALSE))
+      ;
+    g_main_context_pop_thread_default (context_.get ());
+  }
+
+  void shutdown ()
+  {
+    shutting_down_ = true;
+    std::vector<Call *> live;
+    for (auto &entry : calls_)
+      live.push_back (entry.first);
+    for (Call *call : live) {
+      /* An earlier cancel may have finished (and destroyed) this one. */
+      if (calls_.count (call))
+        call->cancel ();
+    }
+    maybe_quit ();
+  }
+
+  ClientConfig config_;
+  GPtr<GMainContext> context_;
+  GPtr<GMainLoop> loop_;
+  GPtr<SoupSession> session_;
+  std::thread thread_;
+  std::unordered_map<Call *, std::unique_ptr<Call>> calls_;
+  bool shutting_down_ = false;
+
+  mutable std::mutex stats_lock_;
+  ClientStats stats_;
+};
+
+void
+Call::start ()
+{
+  if (worker_.shutting_down ()
+      || (user_cancellable_ && g_cancellable_is_cancelled (user_cancellable_.get ()))) {
+    finish (cancelled_error ());
+    return;
+  }
+
+  if (user_cancellable_) {
+    cancel_source_.reset (g_cancellable_source_new (user_cancellable_.get ()));
+    g_source_set_callback (cancel_source_.get (), G_SOURCE_FUNC (on_user_cancelled), this, nullptr);
+    g_source_attach (cancel_source_.get (), worker_.context ());
+  }
+
+  if (spec_.initial_delay > 0)
+    sleep (spec_.initial_delay);
+  else
+    attempt ();
+}
+
+void
+Call::cancel ()
+{
+  cancelled_ = true;
+  if (attempt_cancellable_) {
+    /* The pending I/O completes with G_IO_ERROR_CANCELLED and finishes us. */
+    g_cancellable_cancel (attempt_cancellable_.get ());
+  } else {
+    finish (cancelled_error ());
+  }
+}
+
+gboolean
+Call::on_user_cancelled (GCancellable *, gpointer user_data)
+{
+  auto self = static_cast<Call *> (user_data);
+  GST_DEBUG ("%s %s cancelled by the caller", self->spec_.method, self->spec_.url.c_str ());
+  self->cancel_source_.reset ();
+  self->cancel ();
+  return G_SOURCE_REMOVE;
+}
+
+void
+Call::sleep (GstClockTime delay)
+{
+  sleep_source_.reset (g_timeout_source_new (
+          static_cast<guint> ((delay + GST_MSECOND - 1) / GST_MSECOND)));
+  g_source_set_callback (sleep_source_.get (), on_sleep_done, this, nullptr);
+  g_source_attach (sleep_source_.get (), worker_.context ());
+}
+
+gboolean
+Call::on_sleep_done (gpointer user_data)
+{
+  auto self = static_cast<Call *> (user_data);
+  self->sleep_source_.reset ();
+  self->attempt ();
+  return G_SOURCE_REMOVE;
+}
+
+void
+Call::start_timeout ()
+{
+  clear_source (timeout_source_);
+  const GstClockTime timeout = worker_.config ().request_timeout;
+  if (timeout == 0 || !GST_CLOCK_TIME_IS_VALID (timeout))
+    return;
+  timeout_source_.reset (g_timeout_source_new (
+          static_cast<guint> ((timeout + GST_MSECOND - 1) / GST_MSECOND)));
+  g_source_set_callback (timeout_source_.get (), on_timeout, this, nullptr);
+  g_source_attach (timeout_source_.get (), worker_.context ());
+}
+
+gboolean
+Call::on_timeout (gpointer user_data)
+{
+  auto self = static_cast<Call *> (user_data);
+  self->timeout_source_.reset ();
+  self->timed_out_ = true;
+  if (self->attempt_cancellable_)
+    g_cancellable_cancel (self->attempt_cancellable_.get ());
+  return G_SOURCE_REMOVE;
+}
+
+void
+Call::attempt ()
+{
+  const ClientConfig &config = worker_.config ();
+
+  attempt_++;
+  timed_out_ = false;
+  status_ = 0;
+  body_.clear ();
+  stream_.reset ();
+
+  message_.reset (soup_message_new (spec_.method, spec_.url.c_str ()));
+  if (!message_) {
+    finish (protocol_error ("invalid URL " + spec_.url));
+    return;
+  }
+
+  SoupMessageHeaders *headers = soup_message_get_request_headers (message_.get ());
+  if (config.backend == Backend::Vertex && !config.access_token.empty ()) {
+    std::string bearer = "Bearer " + config.access_token;
+    soup_message_headers_replace (headers, "Authorization", bearer.c_str ());
+  } else if (!config.api_key.empty ()) {
+    soup_message_headers_replace (headers, "x-goog-api-key", config.api_key.c_str ());
+  }
+
+  const GstClockTime timeout = config.request_timeout;
+  if (timeout != 0 && GST_CLOCK_TIME_IS_VALID (timeout)) {
+    std::string secs = std::to_string ((timeout + GST_SECOND - 1) / GST_SECOND);
+    soup_message_headers_replace (headers, "X-Server-Timeout", secs.c_str ());
+  }
+  for (const auto &[name, value] : spec_.headers)
+    soup_message_headers_replace (headers, name.c_str (), value.c_str ());
+
+  gsize body_size = 0;
+  if (spec_.body) {
+    body_size = g_bytes_get_size (spec_.body.get ());
+    soup_message_set_request_body_from_bytes (message_.get (),
+        spec_.content_type.empty () ? nullptr : spec_.content_type.c_str (), spec_.body.get ());
+  }
+
+  worker_.count_request (body_size, spec_.upload_payload, attempt_ > 1);
+  GST_DEBUG ("%s %s (attempt %u, %" G_GSIZE_FORMAT " bytes)", spec_.method,
+      spec_.url.c_str (), attempt_, body_size);
+
+  attempt_cancellable_.reset (g_cancellable_new ());
+  start_timeout ();
+  soup_session_send_async (worker_.session (), message_.get (), G_PRIORITY_DEFAULT,
+      attempt_cancellable_.get (), on_sent, this);
+}
+
+void
+Call::on_sent (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  auto self = static_cast<Call *> (user_data);
+  GError *raw_error = nullptr;
+  GInputStream *stream = soup_session_send_finish (SOUP_SESSION (source), res, &raw_error);
+  GPtr<GError> error (raw_error);
+
+  if (!stream) {
+    self->io_failed (error.get ());
+    return;
+  }
+
+  self->stream_.reset (stream);
+  self->status_ = soup_message_get_status (self->message_.get ());
+  GST_DEBUG ("%s %s -> %u", self->spec_.method, self->spec_.url.c_str (), self->status_);
+  self->read_next ();
+}
+
+void
+Call::read_next ()
+{
+  g_input_stream_read_bytes_async (stream_.get (), READ_SIZE, G_PRIORITY_DEFAULT,
+      attempt_cancellable_.get (), on_read, this);
+}
+
+void
+Call::on_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  auto self = static_cast<Call *> (user_data);
+  GError *raw_error = nullptr;
+  GPtr<GBytes> bytes (g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &raw_error));
+  GPtr<GError> error (raw_error);
+
+  if (!bytes) {
+    self->io_failed (error.get ());
+    return;
+  }
+
+  gsize size = 0;
+  auto data = static_cast<const char *> (g_bytes_get_data (bytes.get (), &size));
+  if (size == 0) {
+    g_input_stream_close (self->stream_.get (), nullptr, nullptr);
+    self->stream_.reset ();
+    self->attempt_finished ();
+    return;
+  }
+
+  if (self->on_data_ && SOUP_STATUS_IS_SUCCESSFUL (self->status_)) {
+    self->stream_started_ = true;
+    /* For a stream the timeout bounds the silence between events. */
+    self->start_timeout ();
+    if (std::optional<Error> err = self->on_data_ (std::string_view (data, size))) {
+      self->abandon_stream ();
+      self->failed (std::move (*err), false);
+      return;
+    }
+  } else {
+    self->body_.append (data, size);
+  }
+  self->read_next ();
+}
+
+void
+Call::abandon_stream ()
+{
+  clear_source (timeout_source_);
+  if (!stream_)
+    return;
+  /* Closing reads the rest of the body unless the close is cancelled. */
+  g_cancellable_cancel (attempt_cancellable_.get ());
+  g_input_stream_close (stream_.get (), attempt_cancellable_.get (), nullptr);
+  stream_.reset ();
+}
+
+void
+Call::attempt_finished ()
+{
+  clear_source (timeout_source_);
+
+  if (SOUP_STATUS_IS_SUCCESSFUL (status_)) {
+    HttpReply reply;
+    reply.status = status_;
+    reply.message = std::move (message_);
+    reply.body = std::move (body_);
+    finish (std::move (reply));
+    return;
+  }
+
+  Error e = parse_error_body (status_, body_);
+  e.model_call = spec_.model_call;
+  failed (std::move (e), true);
+}
+
+void
+Call::io_failed (const GError *error)
+{
+  abandon_stream ();
+
+  const bool user_cancelled =
+      user_cancellable_ && g_cancellable_is_cancelled (user_cancellable_.get ());
+  if (cancelled_ || user_cancelled) {
+    finish (cancelled_error ());
+    return;
+  }
+
+  if (timed_out_) {
+    failed (Error::make (Error::Kind::Timeout, "no answer within "
+            + format_seconds (worker_.config ().request_timeout) + " s"), true);
+    return;
+  }
+
+  failed (Error::make (Error::Kind::Transport, error ? error->message : "I/O error"), true);
+}
+
+void
+Call::failed (Error e, bool may_retry)
+{
+  worker_.redact (e);
+  attempt_cancellable_.reset ();
+  message_.reset ();
+
+  const RetryPolicy &policy = worker_.config ().retry;
+  if (!may_retry || !spec_.retry || !e.retryable () || stream_started_
+      || attempt_ >= policy.max_attempts) {
+    GST_INFO ("%s %s failed: %s", spec_.method, spec_.url.c_str (), e.describe ().c_str ());
+    finish (std::move (e));
+    return;
+  }
+
+  GstClockTime delay = worker_.backoff (attempt_ - 1);
+  if (e.retry_delay && *e.retry_delay > delay)
+    delay = *e.retry_delay;
+  GST_INFO ("%s %s failed: %s; attempt %u/%u in %s s", spec_.method, spec_.url.c_str (),
+      e.describe ().c_str (), attempt_ + 1, policy.max_attempts, format_seconds (delay).c_str ());
+  sleep (delay);
+}
+
+void
+Call::finish (Result<HttpReply> result)
+{
+  clear_source (cancel_source_);
+  clear_source (timeout_source_);
+  clear_source (sleep_source_);
+
+  const bool user_cancelled =
+      user_cancellable_ && g_cancellable_is_cancelled (user_cancellable_.get ());
+  if (result.ok () && (cancelled_ || user_cancelled))
+    result = Result<HttpReply> (cancelled_error ());
+
+  DoneFn done = std::move (done_);
+  Worker &worker = worker_;
+  worker.forget (this);
+  done (std::move (result));
+  worker.maybe_quit ();
+}
+
+GPtr<GBytes>
+request_body (const GenerateRequest &req)
+{
+  GPtr<JsonNode> root = request_to_json (req);
+  GPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), root.get ());
+  gsize len = 0;
+  gchar *data = json_generator_to_data (gen.get (), &len);
+  return GPtr<GBytes> (g_bytes_new_take (data, len));
+}
+
+/* A resumable upload: start, chunks, finalize. Shared by the Calls of the chain. */
+struct Upload {
+  Worker &worker;
+  GPtr<GBytes> data;
+  std::string mime_type;
+  std::string display_name;
+  GPtr<GCancellable> cancellable;
+  Client::FileCallback done;
+
+  std::string upload_url;
+  gsize chunk_size = DEFAULT_GRANULARITY;
+  gsize offset = 0;
+  guint status_tries = 0;
+};
+
+void send_chunk (std::shared_ptr<Upload> up, GstClockTime delay);
+
+/* The session URL is absolute; behind a base-URL override (a proxy, the
+ * emulator) keep its path and query but talk to the configured host. */
+std::string
+rewrite_upload_url (const ClientConfig &config, const char *url)
+{
+  if (config.endpoint == DEFAULT_API_ENDPOINT)
+    return url;
+
+  GPtr<GUri> session (g_uri_parse (url, G_URI_FLAGS_ENCODED, nullptr));
+  GPtr<GUri> base (g_uri_parse (config.endpoint.c_str (), G_URI_FLAGS_ENCODED, nullptr));
+  if (!session || !base)
+    return url;
+
+  GPtr<GUri> merged (g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (base.get ()),
+          g_uri_get_userinfo (base.get ()), g_uri_get_host (base.get ()),
+          g_uri_get_port (base.get ()), g_uri_get_path (session.get ()),
+          g_uri_get_query (session.get ()), nullptr));
+  GPtr<gchar> str (g_uri_to_string (merged.get ()));
+  return str.get ();
+}
+
+void
+upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
+{
+  if (!reply.ok ()) {
+    up->done (reply.error ());
+    return;
+  }
+
+  const char *url = reply->header ("X-Goog-Upload-URL");
+  if (!url || !*url) {
+    up->done (protocol_error ("upload start answer carries no X-Goog-Upload-URL"));
+    return;
+  }
+  up->upload_url = rewrite_upload_url (up->worker.config (), url);
+
+  gsize granularity = DEFAULT_GRANULARITY;
+  if (const char *g = reply->header ("X-Goog-Upload-Chunk-Granularity")) {
+    const guint64 parsed = g_ascii_strtoull (g, nullptr, 10);
+    if (parsed > 0)
+      granularity = parsed;
+  }
+  /* Non-final chunks must be whole multiples of the granularity. */
+  const gsize wanted = up->worker.config ().upload_chunk_size;
+  up->chunk_size = std::max (granularity, wanted / granularity * granularity);
+
+  GST_DEBUG ("upload session open, %" G_GSIZE_FORMAT " bytes in chunks of %" G_GSIZE_FORMAT,
+      g_bytes_get_size (up->data.get ()), up->chunk_size);
+  send_chunk (std::move (up), 0);
+}
+
+void
+chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<HttpReply> reply)
+{
+  if (!reply.ok ()) {
+    up->done (reply.error ());
+    return;
+  }
+
+  const char *status = reply->header ("X-Goog-Upload-Status");
+  if (!status) {
+    if (++up->status_tries >= CHUNK_STATUS_TRIES) {
+      up->done (protocol_error ("upload chunk answer carries no X-Goog-Upload-Status"));
+      return;
+    }
+    const GstClockTime delay = up->worker.backoff (up->status_tries - 1);
+    GST_INFO ("upload chunk at %" G_GSIZE_FORMAT " not acknowledged, resending", up->offset);
+    send_chunk (std::move (up), delay);
+    return;
+  }
+  up->status_tries = 0;
+
+  if (g_ascii_strcasecmp (status, "final") == 0) {
+    if (!last) {
+      up->done (protocol_error ("upload finalized before the last chunk"));
+      return;
+    }
+    up->done (parse_file (reply->body));
+    return;
+  }
+
+  if (g_ascii_strcasecmp (status, "active") == 0 && !last) {
+    up->offset += length;
+    send_chunk (std::move (up), 0);
+    return;
+  }
+
+  up->done (protocol_error (std::string ("upload ended with X-Goog-Upload-Status ") + status));
+}
+
+void
+send_chunk (std::shared_ptr<Upload> up, GstClockTime delay)
+{
+  const gsize total = g_bytes_get_size (up->data.get ());
+  const gsize length = std::min (up->chunk_size, total - up->offset);
+  const bool last = up->offset + length == total;
+
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = up->upload_url;
+  spec.body.reset (g_bytes_new_from_bytes (up->data.get (), up->offset, length));
+  spec.headers = {
+    {"X-Goog-Upload-Command", last ? "upload, finalize" : "upload"},
+    {"X-Goog-Upload-Offset", std::to_string (up->offset)},
+  };
+  spec.retry = false;
+  spec.upload_payload = true;
+  spec.initial_delay = delay;
+
+  Worker &worker = up->worker;
+  GCancellable *cancellable = up->cancellable.get ();
+  worker.start_call (std::move (spec), cancellable,
+      [up = std::move (up), length, last] (Result<HttpReply> reply) mutable {
+        chunk_answered (std::move (up), length, last, std::move (reply));
+      });
+}
+
+using SharedCancellable = std::shared_ptr<GCancellable>;
+
+SharedCancellable
+share_ref (GCancellable *c)
+{
+  if (!c)
+    return nullptr;
+  return SharedCancellable (G_CANCELLABLE (g_object_ref (c)), g_object_unref);
+}
+
+/* Polls files/{id} until it leaves PROCESSING. */
+void
+poll_file (Worker &worker, std::string url, SharedCancellable cancellable,
+    Client::FileCallback done, GstClockTime delay)
+{
+  CallSpec spec;
+  spec.url = url;
+  spec.initial_delay = delay;
+  GCancellable *c = cancellable.get ();
+
+  worker.start_call (std::move (spec), c,
+      [&worker, url = std::move (url), cancellable = std::move (cancellable),
+          done = std::move (done)] (Result<HttpReply> reply) mutable {
+        if (!reply.ok ()) {
+          done (reply.error ());
+          return;
+        }
+        Result<FileInfo> file = parse_file (reply->body);
+        if (!file.ok ()) {
+          done (std::move (file));
+          return;
+        }
+        if (file->state == "ACTIVE") {
+          done (std::move (file));
+          return;
+        }
+        if (file->state == "FAILED") {
+          Error e = file->error.value_or (
+              Error::make (Error::Kind::FileFailed, "the service could not process the file"));
+          e.kind = Error::Kind::FileFailed;
+          worker.redact (e);
+          done (std::move (e));
+          return;
+        }
+        GST_LOG ("%s is %s", file->name.c_str (), file->state.c_str ());
+        poll_file (worker, std::move (url), std::move (cancellable), std::move (done),
+            worker.config ().file_poll_interval);
+      });
+}
+
+template <typename T, typename Start>
+Result<T>
+run_sync (const Worker &worker, Start start)
+{
+  if (worker.on_worker_thread ()) {
+    GST_ERROR ("a *_sync call was made on the client thread; it would deadlock");
+    return protocol_error ("synchronous call made on the client thread");
+  }
+  std::promise<Result<T>> promise;
+  std::future<Result<T>> future = promise.get_future ();
+  start ([&promise] (Result<T> r) { promise.set_value (std::move (r)); });
+  return future.get ();
+}
+
+}  // namespace
+
+void
+ClientConfig::resolve_from_environment ()
+{
+  ensure_debug_category ();
+
+  const bool wants_key = backend == Backend::Developer || access_token.empty ();
+  if (api_key.empty () && wants_key) {
+    std::string google = env_string ("GOOGLE_API_KEY");
+    std::string gemini = env_string ("GEMINI_API_KEY");
+    if (!google.empty () && !gemini.empty ())
+      GST_WARNING ("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY");
+    api_key = !google.empty () ? std::move (google) : std::move (gemini);
+  }
+
+  if (api_version.empty ())
+    api_version = backend == Backend::Vertex ? "v1" : "v1beta";
+
+  if (endpoint.empty ()) {
+    if (backend == Backend::Developer) {
+      endpoint = env_string ("GOOGLE_GEMINI_BASE_URL");
+      if (endpoint.empty ())
+        endpoint = DEFAULT_API_ENDPOINT;
+    } else {
+      endpoint = env_string ("GOOGLE_VERTEX_BASE_URL");
+      if (endpoint.empty ()) {
+        const bool express = project.empty () && !api_key.empty ();
+        if (express || location.empty () || location == "global")
+          endpoint = "https://aiplatform.googleapis.com";
+        else if (location == "us" || location == "eu")
+          endpoint = "https://aiplatform." + location + ".rep.googleapis.com";
+        else
+          endpoint = "https://" + location + "-aiplatform.googleapis.com";
+      }
+    }
+  }
+  endpoint = strip_trailing_slashes (std::move (endpoint));
+}
+
+bool
+ClientConfig::has_credentials () const
+{
+  if (backend == Backend::Vertex)
+    return !access_token.empty () || !api_key.empty ();
+  return !api_key.empty ();
+}
+
+struct Client::Impl {
+  explicit Impl (const ClientConfig &config) : worker (config) {}
+  Worker worker;
+};
+
+Client::Client (ClientConfig config) : config_ (std::move (config))
+{
+  ensure_debug_category ();
+  config_.resolve_from_environment ();
+  impl_ = std::make_unique<Impl> (config_);
+  GST_DEBUG ("client for %s (%s API %s)", config_.endpoint.c_str (),
+      config_.backend == Backend::Vertex ? "Vertex AI" : "Developer",
+      config_.api_version.c_str ());
+}
+
+Client::~Client () = default;
+
+ClientStats
+Client::stats () const
+{
+  return impl_->worker.stats ();
+}
+
+std::string
+Client::model_url (std::string_view model, std::string_view method) const
+{
+  std::string m (model);
+  std::string url = config_.endpoint + "/" + config_.api_version + "/";
+
+  if (config_.backend == Backend::Vertex) {
+    if (g_str_has_prefix (m.c_str (), "models/"))
+      m.erase (0, strlen ("models/"));
+    if (m.find ('/') == std::string::npos)
+      m = "publishers/google/models/" + m;
+    if (!config_.project.empty () && !g_str_has_prefix (m.c_str (), "projects/"))
+      url += "projects/" + config_.project + "/locations/" + config_.location + "/";
+  } else if (m.find ('/') == std::string::npos) {
+    m = "models/" + m;
+  }
+
+  url += m;
+  url += ':';
+  url += method;
+  return url;
+}
+
+void
+Client::generate_content (std::string_view model, const GenerateRequest &req,
+    GCancellable *cancellable, GenerateCallback done)
+{
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = model_url (model, "generateContent");
+  spec.body = request_body (req);
+  spec.content_type = "application/json";
+  spec.model_call = true;
+
+  Worker &worker = impl_->worker;
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                   done = std::move (done)] () mutable {
+    worker.start_call (std::move (spec), c.get (),
+        [&worker, done = std::move (done)] (Result<HttpReply> reply) {
+          if (!reply.ok ()) {
+            done (reply.error ());
+            return;
+          }
+          Result<GenerateResponse> parsed = parse_generate_response (reply->body);
+          if (!parsed.ok ()) {
+            Error e = parsed.error ();
+            e.model_call = true;
+            worker.redact (e);
+            done (std::move (e));
+            return;
+          }
+          done (std::move (parsed));
+        });
+  });
+}
+
+namespace {
+
+struct StreamState {
+  SseDecoder decoder;
+  GenerateResponse merged;
+  bool got_event = false;
+  std::optional<Error> error;
+  Client::ChunkCallback on_chunk;
+
+  void on_event (std::string_view data)
+  {
+    if (error)
+      return;
+    Result<GenerateResponse> chunk = parse_generate_response (data);
+    if (!chunk.ok ()) {
+      error = chunk.error ();
+      error->model_call = true;
+      return;
+    }
+    got_event = true;
+    merged.merge_chunk (chunk.value ());
+    if (on_chunk)
+      on_chunk (chunk.value ());
+  }
+};
+
+}  // namespace
+
+void
+Client::stream_generate_content (std::string_view model, const GenerateRequest &req,
+    GCancellable *cancellable, ChunkCallback on_chunk, GenerateCallback done)
+{
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = model_url (model, "streamGenerateContent") + "?alt=sse";
+  spec.body = request_body (req);
+  spec.content_type = "application/json";
+  spec.model_call = true;
+
+  auto state = std::make_shared<StreamState> ();
+  state->on_chunk = std::move (on_chunk);
+
+  Worker &worker = impl_->worker;
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable), state,
+                   done = std::move (done)] () mutable {
+    auto on_data = [state] (std::string_view bytes) -> std::optional<Error> {
+      state->decoder.push (bytes, [&] (std::string_view data) { state->on_event (data); });
+      return state->error;
+    };
+    worker.start_call (std::move (spec), c.get (),
+        [&worker, state, done = std::move (done)] (Result<HttpReply> reply) {
+          if (!reply.ok ()) {
+            done (reply.error ());
+            return;
+          }
+          const bool complete =
+              state->decoder.finish ([&] (std::string_view data) { state->on_event (data); });
+          std::optional<Error> error = state->error;
+          if (!error && !complete)
+            error = protocol_error ("stream ended in the middle of an event");
+          else if (!error && !state->got_event)
+            error = protocol_error ("stream ended without any event");
+          if (error) {
+            worker.redact (*error);
+            done (std::move (*error));
+            return;
+          }
+          done (std::move (state->merged));
+        },
+        std::move (on_data));
+  });
+}
+
+void
+Client::upload_file (GBytes *data, std::string mime_type, std::string display_name,
+    GCancellable *cancellable, FileCallback done)
+{
+  Worker &worker = impl_->worker;
+
+  if (config_.backend == Backend::Vertex || !data) {
+    Error e = protocol_error (data ? "the Files API exists only on the Gemini Developer API; "
+                                     "Vertex AI reads media from gs:// URIs"
+                                   : "no data to upload");
+    worker.post ([e = std::move (e), done = std::move (done)] { done (e); });
+    return;
+  }
+
+  const gsize total = g_bytes_get_size (data);
+
+  GPtr<JsonBuilder> b (json_builder_new ());
+  json_builder_begin_object (b.get ());
+  json_builder_set_member_name (b.get (), "file");
+  json_builder_begin_object (b.get ());
+  if (!display_name.empty ()) {
+    json_builder_set_member_name (b.get (), "displayName");
+    json_builder_add_string_value (b.get (), display_name.c_str ());
+  }
+  json_builder_set_member_name (b.get (), "mimeType");
+  json_builder_add_string_value (b.get (), mime_type.c_str ());
+  json_builder_end_object (b.get ());
+  json_builder_end_object (b.get ());
+  GPtr<JsonNode> root (json_builder_get_root (b.get ()));
+  GPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), root.get ());
+  gsize len = 0;
+  gchar *json = json_generator_to_data (gen.get (), &len);
+
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = config_.endpoint + "/upload/" + config_.api_version + "/files";
+  spec.body.reset (g_bytes_new_take (json, len));
+  spec.content_type = "application/json";
+  spec.headers = {
+    {"X-Goog-Upload-Protocol", "resumable"},
+    {"X-Goog-Upload-Command", "start"},
+    {"X-Goog-Upload-Header-Content-Length", std::to_string (total)},
+    {"X-Goog-Upload-Header-Content-Type", mime_type},
+  };
+
+  auto up = std::make_shared<Upload> (Upload{worker, ref_ptr (data), std::move (mime_type),
+      std::move (display_name), ref_ptr (cancellable), std::move (done)});
+
+  worker.post ([&worker, spec = std::move (spec), up = std::move (up)] () mutable {
+    GCancellable *c = up->cancellable.get ();
+    worker.start_call (std::move (spec), c, [up = std::move (up)] (Result<HttpReply> reply) mutable {
+      upload_started (std::move (up), std::move (reply));
+    });
+  });
+}
+
+void
+Client::get_file (std::string_view name, GCancellable *cancellable, FileCallback done)
+{
+  Worker &worker = impl_->worker;
+  if (config_.backend == Backend::Vertex) {
+    worker.post ([done = std::move (done)] {
+      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
+    });
+    return;
+  }
+
+  CallSpec spec;
+  spec.url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                   done = std::move (done)] () mutable {
+    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
+      if (!reply.ok ()) {
+        done (reply.error ());
+        return;
+      }
+      done (parse_file (reply->body));
+    });
+  });
+}
+
+void
+Client::wait_until_active (std::string_view name, GCancellable *cancellable, FileCallback done)
+{
+  Worker &worker = impl_->worker;
+  if (config_.backend == Backend::Vertex) {
+    worker.post ([done = std::move (done)] {
+      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
+    });
+    return;
+  }
+
+  std::string url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  worker.post ([&worker, url = std::move (url), c = ref_ptr (cancellable),
+                   done = std::move (done)] () mutable {
+    poll_file (worker, std::move (url), share_ref (c.get ()), std::move (done), 0);
+  });
+}
+
+void
+Client::delete_file (std::string_view name, GCancellable *cancellable, DoneCallback done)
+{
+  Worker &worker = impl_->worker;
+  if (config_.backend == Backend::Vertex) {
+    worker.post ([done = std::move (done)] {
+      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
+    });
+    return;
+  }
+
+  CallSpec spec;
+  spec.method = "DELETE";
+  spec.url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                   done = std::move (done)] () mutable {
+    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
+      if (!reply.ok ()) {
+        done (reply.error ());
+        return;
+      }
+      done (Unit{});
+    });
+  });
+}
+
+Result<GenerateResponse>
+Client::generate_content_sync (std::string_view model, const GenerateRequest &req,
+    GCancellable *cancellable)
+{
+  return run_sync<GenerateResponse> (impl_->worker, [&] (GenerateCallback done) {
+    generate_content (model, req, cancellable, std::move (done));
+  });
+}
+
+Result<GenerateResponse>
+Client::stream_generate_content_sync (std::string_view model, const GenerateRequest &req,
+    GCancellable *cancellable, ChunkCallback on_chunk)
+{
+  return run_sync<GenerateResponse> (impl_->worker, [&] (GenerateCallback done) {
+    stream_generate_content (model, req, cancellable, std::move (on_chunk), std::move (done));
+  });
+}
+
+Result<FileInfo>
+Client::upload_file_sync (GBytes *data, std::string mime_type, std::string display_name,
+    GCancellable *cancellable)
+{
+  return run_sync<FileInfo> (impl_->worker, [&] (FileCallback done) {
+    upload_file (data, std::move (mime_type), std::move (display_name), cancellable,
+        std::move (done));
+  });
+}
+
+Result<FileInfo>
+Client::wait_until_active_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<FileInfo> (impl_->worker, [&] (FileCallback done) {
+    wait_until_active (name, cancellable, std::move (done));
+  });
+}
+
+Result<Unit>
+Client::delete_file_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<Unit> (impl_->worker, [&] (DoneCallback done) {
+    delete_file (name, cancellable, std::move (done));
+  });
+}
+
+}  // namespace gemini

@@ -1,1 +1,392 @@
-// placeholder: being written
+#include "cue_builder.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <mutex>
+#include <optional>
+
+#include "glib_ptr.h"
+
+GST_DEBUG_CATEGORY_STATIC (gemini_cues_debug);
+#define GST_CAT_DEFAULT gemini_cues_debug
+
+namespace gemini {
+
+namespace {
+
+void
+ensure_debug_category ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (gemini_cues_debug, "geminicues", 0,
+        "Gemini subtitle cue builder");
+  });
+}
+
+/* Light colours that stay readable over video with textoverlay's outline. */
+constexpr std::array<const char *, 8> PALETTE = {
+  "#FFD700", "#00E5FF", "#7CFC00", "#FF80AB", "#FFA040", "#B388FF", "#A7FFEB", "#FFFFFF",
+};
+
+struct Token {
+  std::string text;
+  glong chars = 0;
+  bool label = false;
+};
+
+glong
+utf8_chars (const std::string &s)
+{
+  return g_utf8_strlen (s.c_str (), static_cast<gssize> (s.size ()));
+}
+
+/* Words of the text; whitespace of any kind separates them. A word longer
+ * than a line (a URL, or text written without spaces) is cut into line-sized
+ * pieces. */
+std::vector<Token>
+tokenize (const std::string &text, glong max_chars)
+{
+  std::vector<Token> tokens;
+  std::string word;
+  glong word_chars = 0;
+  auto flush = [&] () {
+    if (word.empty ())
+      return;
+    tokens.push_back (Token{std::move (word), word_chars, false});
+    word.clear ();
+    word_chars = 0;
+  };
+  for (const gchar *p = text.c_str (); *p; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+    if (g_unichar_isspace (c)) {
+      flush ();
+      continue;
+    }
+    if (word_chars == max_chars)
+      flush ();
+    word.append (p, g_utf8_next_char (p) - p);
+    word_chars++;
+  }
+  flush ();
+  return tokens;
+}
+
+gunichar
+last_significant_char (const std::string &word)
+{
+  static const std::u32string closers = U")]\"'\u00BB\u201D\u2019";
+  const gchar *end = word.c_str () + word.size ();
+  const gchar *p = end;
+  while (p > word.c_str ()) {
+    p = g_utf8_prev_char (p);
+    gunichar c = g_utf8_get_char (p);
+    if (closers.find (c) == std::u32string::npos)
+      return c;
+  }
+  return 0;
+}
+
+bool
+ends_sentence (const Token &t)
+{
+  static const std::u32string marks = U".!?\u2026\u3002\uFF01\uFF1F";
+  gunichar c = last_significant_char (t.text);
+  return c && marks.find (c) != std::u32string::npos;
+}
+
+bool
+ends_phrase (const Token &t)
+{
+  static const std::u32string marks = U",;:\u2014\u2013\uFF0C\u3001\uFF1B\uFF1A";
+  gunichar c = last_significant_char (t.text);
+  return c && marks.find (c) != std::u32string::npos;
+}
+
+/* Fewest lines the tokens need when filled greedily (which is the fewest
+ * possible), each line at most `width`. */
+guint
+greedy_lines (const std::vector<Token> &tokens, glong width)
+{
+  guint lines = 0;
+  glong used = 0;
+  for (const auto &t : tokens) {
+    if (lines == 0 || used + 1 + t.chars > width) {
+      lines++;
+      used = t.chars;
+    } else {
+      used += 1 + t.chars;
+    }
+  }
+  return lines;
+}
+
+/* Breaks the tokens into `lines` lines whose longest is as short as possible
+ * (a balanced two-liner reads better than a full line and a stub). */
+std::vector<gsize>
+balanced_breaks (const std::vector<Token> &tokens, guint lines, glong width)
+{
+  const gsize n = tokens.size ();
+  const glong INF = std::numeric_limits<glong>::max ();
+  std::vector<glong> prefix (n + 1, 0);
+  for (gsize i = 0; i < n; i++)
+    prefix[i + 1] = prefix[i] + tokens[i].chars;
+  auto line_width = [&] (gsize from, gsize to) {
+    return prefix[to] - prefix[from] + static_cast<glong> (to - from - 1);
+  };
+
+  /* best[l][i]: smallest longest line for the first i tokens in l lines. */
+  std::vector<std::vector<glong>> best (lines + 1, std::vector<glong> (n + 1, INF));
+  std::vector<std::vector<gsize>> from (lines + 1, std::vector<gsize> (n + 1, 0));
+  best[0][0] = 0;
+  for (guint l = 1; l <= lines; l++) {
+    for (gsize i = 1; i <= n; i++) {
+      for (gsize j = l - 1; j < i; j++) {
+        if (best[l - 1][j] == INF)
+          continue;
+        glong w = line_width (j, i);
+        if (w > width)
+          continue;
+        glong cost = std::max (best[l - 1][j], w);
+        if (cost < best[l][i]) {
+          best[l][i] = cost;
+          from[l][i] = j;
+        }
+      }
+    }
+  }
+  if (best[lines][n] == INF)
+    return {};
+
+  std::vector<gsize> breaks;
+  gsize i = n;
+  for (guint l = lines; l > 1; l--) {
+    i = from[l][i];
+    breaks.push_back (i);
+  }
+  std::reverse (breaks.begin (), breaks.end ());
+  return breaks;
+}
+
+std::string
+colour_for (const std::string &speaker_id)
+{
+  guint index;
+  if (speaker_id.size () > 1 && speaker_id[0] == 'S'
+      && g_ascii_isdigit (speaker_id[1]))
+    index = static_cast<guint> (g_ascii_strtoull (speaker_id.c_str () + 1, nullptr, 10) - 1);
+  else
+    index = g_str_hash (speaker_id.c_str ());
+  return PALETTE[index % PALETTE.size ()];
+}
+
+std::string
+escape (const std::string &s)
+{
+  GPtr<gchar> e (g_markup_escape_text (s.c_str (), static_cast<gssize> (s.size ())));
+  return e.get ();
+}
+
+struct Planned {
+  GstClockTime pts = 0;
+  GstClockTime slot = 0;             /* its share of the utterance's span */
+  glong chars = 0;
+  std::string text;
+  std::string markup;
+  std::string speaker_id;
+  std::string voice;
+  bool speaker_changed = false;
+};
+
+}  // namespace
+
+std::vector<Cue>
+CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime limit)
+{
+  ensure_debug_category ();
+
+  const glong width = std::max<glong> (opts_.max_line_chars, 2);
+  const guint max_lines = std::max<guint> (opts_.max_lines, 1);
+  const glong capacity = width * max_lines;
+
+  std::vector<Planned> planned;
+  for (gsize ui = 0; ui < utterances.size (); ui++) {
+    const TimedUtterance &u = utterances[ui];
+    std::vector<Token> words = tokenize (u.text, width);
+    if (words.empty ())
+      continue;
+
+    const bool changed = u.speaker_id != last_speaker_;
+    last_speaker_ = u.speaker_id;
+    std::optional<Token> label;
+    if (changed) {
+      std::string name = !u.speaker_label.empty () ? u.speaker_label : u.speaker_id;
+      if (!name.empty ()) {
+        if (utf8_chars (name) + 1 > width) {
+          GPtr<gchar> cut (g_utf8_substring (name.c_str (), 0, width - 2));
+          name = std::string (cut.get ()) + "\u2026";
+        }
+        label = Token{name + ":", utf8_chars (name) + 1, true};
+      }
+    }
+
+    /* Cut the utterance into pieces that fit, preferring sentence ends, then
+     * phrase ends, as long as the piece is not tiny. */
+    std::vector<std::vector<Token>> chunks;
+    gsize pos = 0;
+    while (pos < words.size ()) {
+      std::vector<Token> trial;
+      if (label && chunks.empty ())
+        trial.push_back (*label);
+      gsize fit = 0;
+      for (gsize k = pos; k < words.size (); k++) {
+        trial.push_back (words[k]);
+        if (greedy_lines (trial, width) > max_lines)
+          break;
+        fit++;
+      }
+      fit = std::max<gsize> (fit, 1);
+
+      gsize take = fit;
+      if (pos + fit < words.size ()) {
+        gsize sentence = 0, phrase = 0;
+        glong chars = 0;
+        for (gsize k = 1; k <= fit; k++) {
+          const Token &w = words[pos + k - 1];
+          chars += w.chars + 1;
+          if (chars < capacity / 3)
+            continue;
+          if (ends_sentence (w))
+            sentence = k;
+          else if (ends_phrase (w))
+            phrase = k;
+        }
+        take = sentence ? sentence : phrase ? phrase : fit;
+      }
+
+      std::vector<Token> chunk;
+      if (label && chunks.empty ())
+        chunk.push_back (*label);
+      chunk.insert (chunk.end (), words.begin () + pos, words.begin () + pos + take);
+      chunks.push_back (std::move (chunk));
+      pos += take;
+    }
+
+    GstClockTime span_end;
+    if (GST_CLOCK_TIME_IS_VALID (u.end) && u.end > u.start)
+      span_end = u.end;
+    else if (ui + 1 < utterances.size ())
+      span_end = std::max (utterances[ui + 1].start, u.start);
+    else if (GST_CLOCK_TIME_IS_VALID (limit))
+      span_end = std::max (limit, u.start);
+    else
+      span_end = u.start + opts_.max_duration;
+    if (GST_CLOCK_TIME_IS_VALID (limit))
+      span_end = std::clamp (span_end, std::min (u.start, limit), limit);
+    const GstClockTime span = span_end > u.start ? span_end - u.start : 0;
+
+    guint64 total = 0;
+    for (const auto &c : chunks)
+      for (const auto &t : c)
+        total += t.label ? 0 : static_cast<guint64> (t.chars);
+
+    guint64 before = 0;
+    for (gsize ci = 0; ci < chunks.size (); ci++) {
+      const auto &chunk = chunks[ci];
+      guint64 content = 0;
+      glong shown = 0;
+      for (const auto &t : chunk) {
+        content += t.label ? 0 : static_cast<guint64> (t.chars);
+        shown += t.chars;
+      }
+
+      guint lines = std::min (greedy_lines (chunk, width), max_lines);
+      std::vector<gsize> breaks = balanced_breaks (chunk, lines, width);
+      if (breaks.empty () && lines > 1) {
+        /* Only a forced piece can fail to balance: fall back to greedy. */
+        glong used = 0;
+        for (gsize i = 0; i < chunk.size (); i++) {
+          if (i > 0 && used + 1 + chunk[i].chars > width) {
+            breaks.push_back (i);
+            used = chunk[i].chars;
+          } else {
+            used += (i > 0 ? 1 : 0) + chunk[i].chars;
+          }
+        }
+      }
+
+      Planned p;
+      p.pts = u.start + gst_util_uint64_scale (span, before, std::max<guint64> (total, 1));
+      p.slot = gst_util_uint64_scale (span, content, std::max<guint64> (total, 1));
+      p.chars = shown;
+      p.speaker_id = u.speaker_id;
+      p.voice = u.voice;
+      p.speaker_changed = changed && ci == 0;
+      gsize next_break = 0;
+      for (gsize i = 0; i < chunk.size (); i++) {
+        if (i > 0) {
+          bool newline = next_break < breaks.size () && breaks[next_break] == i;
+          if (newline)
+            next_break++;
+          p.text += newline ? '\n' : ' ';
+          p.markup += newline ? '\n' : ' ';
+        }
+        p.text += chunk[i].text;
+        if (chunk[i].label)
+          p.markup += "<span foreground=\"" + colour_for (u.speaker_id) + "\">"
+              + escape (chunk[i].text) + "</span>";
+        else
+          p.markup += escape (chunk[i].text);
+      }
+      planned.push_back (std::move (p));
+      before += content;
+    }
+  }
+
+  /* Place the cues: long enough to read, within [min, max], never past the
+   * next cue's start nor the limit. */
+  /* A cue planned at the very end still gets its moment, taken from before. */
+  auto placed = [&] (GstClockTime t) {
+    if (!GST_CLOCK_TIME_IS_VALID (limit) || t + opts_.min_duration <= limit)
+      return t;
+    return std::min (t, limit > opts_.min_duration ? limit - opts_.min_duration : 0);
+  };
+
+  std::vector<Cue> cues;
+  GstClockTime prev_end = 0;
+  for (gsize i = 0; i < planned.size (); i++) {
+    Planned &p = planned[i];
+    GstClockTime pts = std::max (placed (p.pts), prev_end);
+
+    GstClockTime reading = opts_.max_chars_per_second > 0
+        ? static_cast<GstClockTime> (p.chars / opts_.max_chars_per_second * GST_SECOND)
+        : 0;
+    GstClockTime want = std::clamp (std::max (reading, p.slot), opts_.min_duration,
+        std::max (opts_.max_duration, opts_.min_duration));
+    GstClockTime end = pts + want;
+    if (i + 1 < planned.size () && placed (planned[i + 1].pts) > pts)
+      end = std::min (end, placed (planned[i + 1].pts));
+    if (GST_CLOCK_TIME_IS_VALID (limit))
+      end = std::min (end, limit);
+    if (end <= pts) {
+      GST_DEBUG ("no room for cue \"%s\" before %" GST_TIME_FORMAT ", dropped",
+          p.text.c_str (), GST_TIME_ARGS (limit));
+      continue;
+    }
+
+    Cue cue;
+    cue.pts = pts;
+    cue.duration = end - pts;
+    cue.text = std::move (p.text);
+    cue.markup = std::move (p.markup);
+    cue.speaker_id = std::move (p.speaker_id);
+    cue.voice = std::move (p.voice);
+    cue.speaker_changed = p.speaker_changed;
+    cues.push_back (std::move (cue));
+    prev_end = end;
+  }
+  return cues;
+}
+
+}  // namespace gemini

@@ -1,1 +1,272 @@
-// placeholder: being written
+#include "prompt.h"
+
+#include <mutex>
+
+#include "timecode.h"
+
+GST_DEBUG_CATEGORY_STATIC (gemini_prompt_debug);
+#define GST_CAT_DEFAULT gemini_prompt_debug
+
+namespace gemini {
+
+namespace {
+
+void
+ensure_debug_category ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (gemini_prompt_debug, "geminiprompt", 0,
+        "Gemini transcription prompt and request");
+  });
+}
+
+/* Always H:MM:SS.mmm: the emulator and our tests parse this sentence. */
+std::string
+stream_timecode (GstClockTime t)
+{
+  guint64 ms = t / GST_MSECOND;
+  GPtr<gchar> s (g_strdup_printf ("%" G_GUINT64_FORMAT ":%02u:%02u.%03u", ms / 3600000,
+          static_cast<guint> (ms / 60000 % 60), static_cast<guint> (ms / 1000 % 60),
+          static_cast<guint> (ms % 1000)));
+  return s.get ();
+}
+
+std::string
+or_unknown (const std::string &s)
+{
+  return s.empty () ? "?" : s;
+}
+
+/* The user's text must not be able to close our delimiter and speak as
+ * instructions. */
+std::string
+sanitize_context (std::string_view text)
+{
+  static constexpr std::string_view closing = "</context>";
+  std::string out;
+  out.reserve (text.size ());
+  gsize i = 0;
+  while (i < text.size ()) {
+    if (text.size () - i >= closing.size ()
+        && g_ascii_strncasecmp (text.data () + i, closing.data (), closing.size ()) == 0) {
+      i += closing.size ();
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+void
+add_string_property (JsonBuilder *b, const char *name)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "STRING");
+  json_builder_end_object (b);
+}
+
+void
+add_integer_property (JsonBuilder *b, const char *name)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "INTEGER");
+  json_builder_end_object (b);
+}
+
+void
+add_string_array (JsonBuilder *b, const char *name, std::initializer_list<const char *> values)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (const char *v : values)
+    json_builder_add_string_value (b, v);
+  json_builder_end_array (b);
+}
+
+}  // namespace
+
+/* Timecodes are asked for as MM:SS (H:MM:SS from one hour): the format the
+ * model was trained on with the default 1 fps sampling, 5 tokens a row. The
+ * parser still accepts fractions when the model writes them. */
+std::string
+build_prompt (const PromptOptions &opts)
+{
+  ensure_debug_category ();
+
+  const bool long_clip = opts.clip_duration >= 3600 * GST_SECOND;
+  const char *tc_format = long_clip ? "H:MM:SS" : "MM:SS";
+  const char *zero = long_clip ? "0:00:00" : "00:00";
+
+  std::string p;
+  p += "This clip covers " + stream_timecode (opts.clip_start) + " to "
+      + stream_timecode (opts.clip_start + opts.clip_duration) + " of the stream. ";
+  p += std::string ("Every timecode you write is relative to the start of this clip: ")
+      + zero + " is the first second of the clip";
+  if (opts.clip_duration > 0)
+    p += ", and the clip ends at " + format_timecode (opts.clip_duration);
+  p += ".\n\n";
+
+  p += "Generate a JSON object with keys `task1_transcripts` and `task2_speakers` "
+      "for the following tasks.\n\n";
+
+  p += "**Task 1 - Transcripts**\n";
+  if (opts.has_video)
+    p += "- Watch the video and listen carefully to the audio.\n";
+  else
+    p += "- Listen carefully to the audio.\n";
+  p += "- Identify the distinct voices using a `voice` ID (1, 2, 3, etc.).\n";
+  p += "- Transcribe the audio verbatim with voice diarization.\n";
+  if (!opts.language.empty ())
+    p += "- Write the transcript in " + opts.language
+        + ", translating faithfully any speech in another language.\n";
+  else
+    p += "- Write the transcript in the language spoken.\n";
+  p += std::string ("- Include the `start` and `end` timecodes (") + tc_format
+      + ") of each speech segment.\n";
+  p += "- Each row has the fields `start`, `end`, `text`, `voice`.\n\n";
+
+  p += "**Task 2 - Speakers**\n";
+  p += "- For each `voice` ID from Task 1, extract the speaker's `name`, `company`, "
+      "`position` and `role_in_video`.\n";
+  if (opts.has_video)
+    p += "- Use visual cues (title cards, lower thirds, badges, slides, on-screen text) "
+        "and audio cues (introductions, people addressing each other).\n";
+  else
+    p += "- Use audio cues (introductions, people addressing each other).\n";
+  p += "- If a value cannot be found, use `?` as the value.\n";
+  p += "- Each row has the fields `voice`, `name`, `company`, `position`, "
+      "`role_in_video`.\n";
+
+  if (!opts.known_speakers.empty ()) {
+    p += "\n**Known speakers**\n";
+    p += "These people were identified earlier in the stream. When you hear or see one "
+        "of them again, use exactly this name and spelling:\n";
+    for (const auto &k : opts.known_speakers) {
+      p += "- name: " + or_unknown (k.info.name) + "; company: " + or_unknown (k.info.company)
+          + "; position: " + or_unknown (k.info.position) + "; role_in_video: "
+          + or_unknown (k.info.role_in_video) + "\n";
+    }
+  }
+
+  if (!opts.context.empty ()) {
+    p += "\n**Context**\n";
+    p += "Use this context only to spell names and terms correctly; never add a speaker "
+        "who is not heard or seen in the clip.\n";
+    p += "<context>\n" + sanitize_context (opts.context) + "\n</context>\n";
+  }
+
+  GST_LOG ("prompt of %" G_GSIZE_FORMAT " bytes for clip at %" GST_TIME_FORMAT,
+      p.size (), GST_TIME_ARGS (opts.clip_start));
+  return p;
+}
+
+GPtr<JsonNode>
+transcript_response_schema ()
+{
+  GPtr<JsonBuilder> holder (json_builder_new ());
+  JsonBuilder *b = holder.get ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "OBJECT");
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+
+  json_builder_set_member_name (b, "task1_transcripts");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "ARRAY");
+  json_builder_set_member_name (b, "items");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "OBJECT");
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+  add_string_property (b, "start");
+  add_string_property (b, "end");
+  add_string_property (b, "text");
+  add_integer_property (b, "voice");
+  json_builder_end_object (b);
+  add_string_array (b, "required", {"start", "text", "voice"});
+  add_string_array (b, "propertyOrdering", {"start", "end", "text", "voice"});
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "task2_speakers");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "ARRAY");
+  json_builder_set_member_name (b, "items");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "OBJECT");
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+  add_integer_property (b, "voice");
+  add_string_property (b, "name");
+  add_string_property (b, "company");
+  add_string_property (b, "position");
+  add_string_property (b, "role_in_video");
+  json_builder_end_object (b);
+  add_string_array (b, "required", {"voice", "name", "company", "position", "role_in_video"});
+  add_string_array (b, "propertyOrdering",
+      {"voice", "name", "company", "position", "role_in_video"});
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  json_builder_end_object (b);
+  add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
+  add_string_array (b, "propertyOrdering", {"task1_transcripts", "task2_speakers"});
+  json_builder_end_object (b);
+
+  return GPtr<JsonNode> (json_builder_get_root (b));
+}
+
+GenerateRequest
+build_transcription_request (MediaInput media, const PromptOptions &opts,
+    const GenerationSettings &settings)
+{
+  ensure_debug_category ();
+
+  GenerateRequest req;
+
+  Part media_part;
+  if (media.inline_data)
+    media_part.data = InlineDataPart{media.mime_type, std::move (media.inline_data)};
+  else
+    media_part.data = FileDataPart{media.mime_type, media.file_uri};
+
+  /* videoMetadata describes video sampling; audio parts take none. */
+  if (g_str_has_prefix (media.mime_type.c_str (), "video/")) {
+    VideoMetadata vm;
+    vm.fps = media.fps;
+    vm.start_offset = media.start_offset;
+    vm.end_offset = media.end_offset;
+    media_part.video_metadata = vm;
+  }
+  req.parts.push_back (std::move (media_part));
+  req.parts.push_back (Part::text (build_prompt (opts)));
+
+  GenerationConfig &cfg = req.config;
+  cfg.temperature = settings.temperature;
+  cfg.top_p = settings.top_p;
+  cfg.seed = settings.seed;
+  cfg.max_output_tokens = settings.max_output_tokens;
+  cfg.response_mime_type = "application/json";
+  cfg.response_schema = transcript_response_schema ();
+  cfg.media_resolution = settings.media_resolution;
+  if (settings.thinking_budget) {
+    ThinkingConfig thinking;
+    thinking.budget = settings.thinking_budget;
+    cfg.thinking = thinking;
+  }
+
+  return req;
+}
+
+}  // namespace gemini

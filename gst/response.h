@@ -68,7 +68,17 @@ public:
   bool finish (const EventCallback &on_event);
 
 private:
-  std::string buffer_;
+  void process (const EventCallback &on_event, bool at_end);
+  void process_line (std::string_view line, const EventCallback &on_event);
+  void feed_raw (std::string_view line, const EventCallback &on_event);
+
+  std::string buffer_;         /* bytes of a line not yet terminated */
+  std::string data_;           /* data: lines of the event being read */
+  bool has_data_ = false;
+  std::string raw_;            /* a bare JSON object being brace-counted */
+  gint raw_depth_ = 0;
+  bool raw_in_string_ = false;
+  bool raw_escape_ = false;
 };
 
 }  // namespace gemini

@@ -30,6 +30,9 @@ struct Error {
   std::string status;          /* API status string, e.g. "RESOURCE_EXHAUSTED" */
   std::string message;         /* human-readable, from the API when it gave one */
   std::optional<GstClockTime> retry_delay;  /* from google.rpc.RetryInfo */
+  std::string reason;          /* google.rpc.ErrorInfo reason, e.g. "API_KEY_INVALID" */
+  bool per_day_quota = false;  /* a QuotaFailure names a per-day quota: waiting won't help */
+  bool model_call = false;     /* set by the client on generate calls: 404 = unknown model */
 
   static Error make (Kind kind, std::string message) {
     Error e;

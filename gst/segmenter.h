@@ -42,6 +42,10 @@ private:
   GstClockTime start_ = 0;
   GstClockTime quiet_since_ = GST_CLOCK_TIME_NONE;
   bool had_sound_ = false;
+  /* The buffer observe() cut before: it opens the next segment. */
+  GstClockTime cut_pts_ = GST_CLOCK_TIME_NONE;
+  bool cut_sound_ = false;
+  bool cut_quiet_ = false;
 };
 
 /* RMS level of interleaved raw audio in dBFS (-inf clamps to -120). */

@@ -1,1 +1,207 @@
-// placeholder: being written
+#include "speaker_registry.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "glib_ptr.h"
+
+GST_DEBUG_CATEGORY_STATIC (gemini_speakers_debug);
+#define GST_CAT_DEFAULT gemini_speakers_debug
+
+namespace gemini {
+
+namespace {
+
+void
+ensure_debug_category ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (gemini_speakers_debug, "geminispeakers", 0,
+        "Gemini stream-wide speaker registry");
+  });
+}
+
+/* Name tokens compared case- and accent-insensitively: "Hélène  DUPONT" and
+ * "helene dupont" give the same tokens; punctuation separates tokens. */
+std::vector<std::string>
+name_tokens (const std::string &name)
+{
+  GPtr<gchar> decomposed (g_utf8_normalize (name.c_str (), -1, G_NORMALIZE_NFKD));
+  if (!decomposed)
+    return {};
+  GPtr<gchar> folded (g_utf8_casefold (decomposed.get (), -1));
+
+  std::vector<std::string> tokens;
+  std::string current;
+  for (const gchar *p = folded.get (); *p; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+    if (g_unichar_type (c) == G_UNICODE_NON_SPACING_MARK)
+      continue;
+    if (g_unichar_isalnum (c)) {
+      gchar buf[6];
+      current.append (buf, g_unichar_to_utf8 (c, buf));
+    } else if (!current.empty ()) {
+      tokens.push_back (std::move (current));
+      current.clear ();
+    }
+  }
+  if (!current.empty ())
+    tokens.push_back (std::move (current));
+  return tokens;
+}
+
+bool
+is_honorific (const std::string &t)
+{
+  static const std::set<std::string> titles = {
+    "dr", "prof", "professor", "mr", "mrs", "ms", "miss", "sir", "dame", "mx",
+  };
+  return titles.contains (t);
+}
+
+/* Same person when the token lists are equal; when one list is contained in
+ * the other with at least two tokens ("Dr. Jane Doe" / "Jane Doe", "Jane
+ * Alice Doe" / "Jane Doe"); or when the surnames are equal and one first
+ * name is the other's initial ("J. Doe" / "Jane Doe"). A lone surname never
+ * matches: two people sharing it are too common. */
+bool
+same_person (const std::vector<std::string> &a, const std::vector<std::string> &b)
+{
+  if (a.empty () || b.empty ())
+    return false;
+  if (a == b)
+    return true;
+
+  const auto &shorter = a.size () <= b.size () ? a : b;
+  const auto &longer = a.size () <= b.size () ? b : a;
+  if (shorter.size () >= 2) {
+    std::multiset<std::string> pool (longer.begin (), longer.end ());
+    bool all = true;
+    for (const auto &t : shorter) {
+      auto it = pool.find (t);
+      if (it == pool.end ()) {
+        all = false;
+        break;
+      }
+      pool.erase (it);
+    }
+    if (all)
+      return true;
+  }
+
+  auto first_name = [] (const std::vector<std::string> &t) -> const std::string * {
+    for (gsize i = 0; i + 1 < t.size (); i++) {
+      if (!is_honorific (t[i]))
+        return &t[i];
+    }
+    return nullptr;
+  };
+  const std::string *fa = first_name (a), *fb = first_name (b);
+  if (!fa || !fb || a.back () != b.back ())
+    return false;
+  bool a_initial = g_utf8_strlen (fa->c_str (), -1) == 1;
+  bool b_initial = g_utf8_strlen (fb->c_str (), -1) == 1;
+  if (!a_initial && !b_initial)
+    return false;
+  return g_utf8_get_char (fa->c_str ()) == g_utf8_get_char (fb->c_str ());
+}
+
+bool
+known_value (const std::string &s)
+{
+  return !s.empty () && s != "?";
+}
+
+/* Fills what was unknown; a value once known is never replaced. */
+void
+merge_info (Speaker &into, const Speaker &from)
+{
+  for (auto field : {&Speaker::name, &Speaker::company, &Speaker::position,
+           &Speaker::role_in_video}) {
+    if (!known_value (into.*field) && known_value (from.*field))
+      into.*field = from.*field;
+  }
+  into.voice = from.voice;
+}
+
+}  // namespace
+
+/* Unidentified voices always get a new id, even when the previous segment
+ * also had an unnamed voice: voice ids carry no identity across requests,
+ * and merging two strangers is worse than splitting one. When such a voice
+ * is named in a later segment it is registered then (or matched by name). */
+std::map<std::string, std::string>
+SpeakerRegistry::resolve (const SegmentTranscript &segment)
+{
+  ensure_debug_category ();
+
+  std::vector<Speaker> voices = segment.speakers;
+  for (const auto &u : segment.utterances) {
+    bool listed = std::any_of (voices.begin (), voices.end (),
+        [&] (const Speaker &s) { return s.voice == u.voice; });
+    if (!listed)
+      voices.push_back (Speaker{u.voice, "?", "?", "?", "?"});
+  }
+
+  std::map<std::string, std::string> ids;
+  std::set<std::string> counted;
+  for (const auto &s : voices) {
+    if (ids.contains (s.voice))
+      continue;
+
+    RegisteredSpeaker *match = nullptr;
+    if (s.identified ()) {
+      auto tokens = name_tokens (s.name);
+      for (auto &r : speakers_) {
+        if (r.info.identified () && same_person (tokens, name_tokens (r.info.name))) {
+          match = &r;
+          break;
+        }
+      }
+    }
+
+    if (match) {
+      merge_info (match->info, s);
+      GST_DEBUG ("voice %s is %s (%s)", s.voice.c_str (), match->id.c_str (),
+          match->info.name.c_str ());
+    } else {
+      RegisteredSpeaker r;
+      r.id = "S" + std::to_string (speakers_.size () + 1);
+      r.info = s;
+      speakers_.push_back (std::move (r));
+      match = &speakers_.back ();
+      GST_DEBUG ("voice %s registered as %s (%s)", s.voice.c_str (), match->id.c_str (),
+          s.name.c_str ());
+    }
+    ids[s.voice] = match->id;
+
+    bool spoke = std::any_of (segment.utterances.begin (), segment.utterances.end (),
+        [&] (const Utterance &u) { return u.voice == s.voice; });
+    if (spoke && counted.insert (match->id).second)
+      match->segments++;
+  }
+  return ids;
+}
+
+const RegisteredSpeaker *
+SpeakerRegistry::find (const std::string &id) const
+{
+  auto it = std::find_if (speakers_.begin (), speakers_.end (),
+      [&] (const RegisteredSpeaker &r) { return r.id == id; });
+  return it == speakers_.end () ? nullptr : &*it;
+}
+
+std::vector<KnownSpeaker>
+SpeakerRegistry::known () const
+{
+  std::vector<KnownSpeaker> out;
+  for (const auto &r : speakers_) {
+    if (r.info.identified ())
+      out.push_back (KnownSpeaker{r.id, r.info});
+  }
+  return out;
+}
+
+}  // namespace gemini

@@ -1,0 +1,1987 @@
+/**
+ * SECTION:element-geminitranscriber
+ * @title: geminitranscriber
+ *
+ * Turns an audio (and optionally video) stream into timed subtitle cues with
+ * named speakers, using Google Gemini. The input is cut into segments (at a
+ * quiet point near `segment-duration`), each segment is encoded into a small
+ * WebM (VP8 at the sampling `fps`, Opus 16 kHz mono) and sent with the
+ * tabular-extraction prompt; the answer (a transcripts table and a speakers
+ * table) becomes text buffers on `src`, speaker TAG and
+ * `rstranscribe/speaker-change` events, a `GeminiTranscriptMeta` on every
+ * cue, and `gemini-segment` / `gemini-speakers` element messages.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 uridecodebin uri=file:///talk.mp4 name=d \
+ *   d. ! queue ! audioconvert ! t.audio_sink \
+ *   d. ! queue ! videoconvert ! t.video_sink \
+ *   geminitranscriber name=t ! srtenc ! filesink location=talk.srt
+ * ]| Transcribes a file to SRT, names read from the pictures too.
+ * |[
+ * gst-launch-1.0 filesrc location=podcast.ogg ! decodebin ! audioconvert ! \
+ *   geminitranscriber context="Hosts: Ana Ruiz, Tom Berg" ! webvttenc ! \
+ *   filesink location=podcast.vtt
+ * ]| Audio only, with names given as context.
+ *
+ * Since: 0.1
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstgeminitranscriber.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gst/audio/audio.h>
+#include <gst/tag/tag.h>
+#include <gst/video/video.h>
+
+#include "client.h"
+#include "cue_builder.h"
+#include "glib_ptr.h"
+#include "gstgeminimeta.h"
+#include "prompt.h"
+#include "segment_encoder.h"
+#include "segmenter.h"
+#include "speaker_registry.h"
+#include "transcript_parser.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_gemini_transcriber_debug);
+#define GST_CAT_DEFAULT gst_gemini_transcriber_debug
+
+using gemini::GPtr;
+
+namespace {
+
+constexpr const char *DEFAULT_MODEL = "gemini-3.6-flash";
+constexpr guint DEFAULT_SEGMENT_DURATION = 0;
+constexpr guint AUTO_SEGMENT_DURATION_FILE = 120000;
+constexpr guint AUTO_SEGMENT_DURATION_LIVE = 10000;
+constexpr gdouble DEFAULT_FPS = 1.0;
+constexpr guint DEFAULT_MAX_CONCURRENT = 4;
+constexpr gdouble DEFAULT_TEMPERATURE = 0.0;
+constexpr gint DEFAULT_SEED = 42;
+constexpr guint DEFAULT_LATENCY = 8000;
+constexpr guint DEFAULT_LATENESS = 0;
+constexpr guint DEFAULT_MAX_RETRIES = 4;
+constexpr guint DEFAULT_REQUEST_TIMEOUT = 120000;
+constexpr guint DEFAULT_MAX_VIDEO_SIDE = 768;
+constexpr const char *DEFAULT_LOCATION = "global";
+
+/* Raw media bytes above which a segment goes through the Files API: base64
+ * grows it by 4/3 and the whole request must stay under 20 MB. */
+constexpr gsize INLINE_LIMIT = 14 * 1024 * 1024;
+/* Live: how long a cut segment may wait for a lagging video stream to pass
+ * its end before it is sent without the missing frames. Not live, video
+ * always comes (or ends), so the segment waits for it. */
+constexpr GstClockTime VIDEO_LAG_LIMIT = 5 * GST_SECOND;
+/* How long the first segment waits for the video pad's caps. */
+constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (2);
+constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
+
+struct Settings {
+  std::string api_endpoint;
+  std::string api_key;
+  bool vertex = false;
+  std::string project;
+  std::string location = DEFAULT_LOCATION;
+  std::string access_token;
+  std::string model = DEFAULT_MODEL;
+  guint segment_duration = DEFAULT_SEGMENT_DURATION;
+  gdouble fps = DEFAULT_FPS;
+  GstGeminiMediaResolution media_resolution = GST_GEMINI_MEDIA_RESOLUTION_AUTO;
+  guint max_concurrent = DEFAULT_MAX_CONCURRENT;
+  std::string context;
+  std::string language;
+  gdouble temperature = DEFAULT_TEMPERATURE;
+  gint seed = DEFAULT_SEED;
+  guint latency = DEFAULT_LATENCY;
+  guint lateness = DEFAULT_LATENESS;
+  guint max_retries = DEFAULT_MAX_RETRIES;
+  guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
+  guint max_video_side = DEFAULT_MAX_VIDEO_SIDE;
+};
+
+/* A stretch of input, in running time, that becomes one request. */
+struct Segment {
+  guint64 seq = 0;
+  GstClockTime start = 0;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  std::unique_ptr<gemini::SegmentEncoder> encoder;
+  bool had_sound = false;
+  bool has_video = false;
+  Settings settings;                 /* as they were when the segment opened */
+};
+
+enum class Status { Ok, Silent, Failed, Blocked, Late };
+
+const char *
+status_name (Status s)
+{
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::Silent: return "silent";
+    case Status::Failed: return "failed";
+    case Status::Blocked: return "blocked";
+    case Status::Late: return "late";
+  }
+  return "failed";
+}
+
+/* What a finished segment job hands to the src task. */
+struct Outcome {
+  guint64 seq = 0;
+  GstClockTime start = 0;
+  GstClockTime end = 0;
+  Status status = Status::Failed;
+  std::string error;
+  gemini::SegmentTranscript transcript;
+  std::string raw_text;
+  gemini::UsageMetadata usage;
+  GstClockTime request_time = 0;     /* wall time from dispatch to answer */
+  std::optional<gemini::Error> fatal;  /* nothing will work until a person acts */
+  gsize media_bytes = 0;
+  bool uploaded = false;
+};
+
+struct State {
+  std::unique_ptr<gemini::Client> client;
+  GPtr<GCancellable> cancellable;
+  std::vector<std::thread> workers;
+  bool stopping = false;
+  bool flushing = false;
+  bool fatal = false;
+  guint64 epoch = 0;                 /* bumped by every flush: late jobs are dropped */
+
+  /* input */
+  GstAudioInfo audio_info;
+  bool audio_info_valid = false;
+  GPtr<GstCaps> audio_caps;
+  GPtr<GstCaps> video_caps;
+  bool caps_changed = false;
+  GstSegment in_segment;
+  bool have_segment = false;
+  GstSegment video_segment;
+  std::string upstream_stream_id;
+  guint group_id = 0;
+  bool have_group_id = false;
+  guint32 segment_seqnum = GST_SEQNUM_INVALID;
+  bool latency_known = false;
+  bool live = false;
+  GstClockTime upstream_min = 0;
+
+  /* segmentation */
+  gemini::Segmenter segmenter;
+  std::optional<Segment> current;
+  std::deque<Segment> closing;       /* cut, waiting for video to pass their end */
+  std::deque<Segment> jobs;          /* ready, waiting for a worker */
+  std::deque<std::pair<GstClockTime, GPtr<GstBuffer>>> pending_video;
+  GstClockTime audio_position = GST_CLOCK_TIME_NONE;
+  GstClockTime video_position = GST_CLOCK_TIME_NONE;
+  GstClockTime video_end = GST_CLOCK_TIME_NONE;   /* set at video EOS */
+  GstClockTime next_video_sample = 0;
+  bool ever_audio = false;
+  bool audio_eos = false;
+  bool video_eos = false;
+  guint64 next_seq = 0;
+  guint in_flight = 0;               /* cut but not yet output */
+
+  /* output */
+  std::map<guint64, Outcome> done;
+  /* [start, end) of cut segments not yet output, for live deadlines */
+  std::map<guint64, std::pair<GstClockTime, GstClockTime>> cut_segments;
+  guint64 next_out = 0;
+  bool eos_pending = false;
+  std::vector<gemini::KnownSpeaker> known_speakers;
+};
+
+/* Only touched by the src pad task (and reset while it is stopped). */
+struct OutputState {
+  bool sticky_sent = false;
+  bool markup = false;
+  bool discont = true;
+  GstClockTime position = 0;         /* input running time up to which src is covered */
+  GstClockTime lateness = 0;
+  GstSegment segment;                /* input segment, base moved by lateness */
+  gemini::SpeakerRegistry registry;
+  gemini::CueBuilder cues;
+  std::string current_speaker;
+};
+
+struct Private {
+  std::mutex settings_lock;
+  Settings settings;                 /* guarded by settings_lock */
+
+  std::mutex state_lock;
+  std::condition_variable cond;      /* any change of `state` */
+  State state;                       /* guarded by state_lock */
+
+  OutputState out;                   /* src pad task only */
+  std::atomic<GstFlowReturn> src_flow{GST_FLOW_OK};
+};
+
+}  // namespace
+
+struct _GstGeminiTranscriber {
+  GstElement parent;
+  GstPad *audio_sink;
+  GstPad *video_sink;
+  GstPad *src;
+  Private *priv;
+};
+
+enum {
+  PROP_0,
+  PROP_API_ENDPOINT,
+  PROP_API_KEY,
+  PROP_VERTEX,
+  PROP_PROJECT,
+  PROP_LOCATION,
+  PROP_ACCESS_TOKEN,
+  PROP_MODEL,
+  PROP_SEGMENT_DURATION,
+  PROP_FPS,
+  PROP_MEDIA_RESOLUTION,
+  PROP_MAX_CONCURRENT_REQUESTS,
+  PROP_CONTEXT,
+  PROP_LANGUAGE,
+  PROP_TEMPERATURE,
+  PROP_SEED,
+  PROP_LATENCY,
+  PROP_LATENESS,
+  PROP_MAX_RETRIES,
+  PROP_REQUEST_TIMEOUT,
+  PROP_MAX_VIDEO_SIDE,
+};
+
+static GstStaticPadTemplate audio_sink_template =
+GST_STATIC_PAD_TEMPLATE ("audio_sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("audio/x-raw, layout = (string) interleaved"));
+
+static GstStaticPadTemplate video_sink_template =
+GST_STATIC_PAD_TEMPLATE ("video_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-raw"));
+
+/* utf8 first: it is what muxers and subtitle encoders render faithfully;
+ * downstream that only takes markup (or a capsfilter) gets coloured labels. */
+static GstStaticPadTemplate src_template =
+GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("text/x-raw, format = (string) { utf8, pango-markup }"));
+
+GType
+gst_gemini_media_resolution_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_GEMINI_MEDIA_RESOLUTION_AUTO,
+        "Medium below 5 minutes of media per request, low above", "auto"},
+    {GST_GEMINI_MEDIA_RESOLUTION_LOW,
+        "Low: fewest tokens per frame, for long or static video", "low"},
+    {GST_GEMINI_MEDIA_RESOLUTION_MEDIUM,
+        "Medium: the model's default detail", "medium"},
+    {GST_GEMINI_MEDIA_RESOLUTION_HIGH,
+        "High: small on-screen text, most tokens per frame", "high"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstGeminiMediaResolution", values));
+  return type;
+}
+
+#define gst_gemini_transcriber_parent_class parent_class
+G_DEFINE_TYPE (GstGeminiTranscriber, gst_gemini_transcriber, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE (geminitranscriber, "geminitranscriber",
+    GST_RANK_NONE, GST_TYPE_GEMINI_TRANSCRIBER);
+
+/* ---------------------------------------------------------------------- */
+/* helpers                                                                */
+
+static GstClockTime
+segment_target (const Settings & s, bool live)
+{
+  guint ms = s.segment_duration;
+  if (ms == 0)
+    ms = live ? AUTO_SEGMENT_DURATION_LIVE : AUTO_SEGMENT_DURATION_FILE;
+  return ms * GST_MSECOND;
+}
+
+/* The ISO-639 code matroskamux and friends understand, from a BCP-47 tag. */
+static std::string
+iso639_from_language (const std::string & language)
+{
+  std::string primary = language.substr (0, language.find_first_of ("-_"));
+  for (auto & c : primary)
+    c = g_ascii_tolower (c);
+  if (primary.size () < 2 || primary.size () > 3)
+    return {};
+  if (primary.size () == 2 ? gst_tag_get_language_code_iso_639_2T (primary.c_str ())
+      : gst_tag_get_language_code_iso_639_1 (primary.c_str ()))
+    return primary;
+  return {};
+}
+
+static gemini::MediaResolution
+resolve_media_resolution (GstGeminiMediaResolution r, GstClockTime duration)
+{
+  switch (r) {
+    case GST_GEMINI_MEDIA_RESOLUTION_LOW:
+      return gemini::MediaResolution::Low;
+    case GST_GEMINI_MEDIA_RESOLUTION_MEDIUM:
+      return gemini::MediaResolution::Medium;
+    case GST_GEMINI_MEDIA_RESOLUTION_HIGH:
+      return gemini::MediaResolution::High;
+    case GST_GEMINI_MEDIA_RESOLUTION_AUTO:
+      break;
+  }
+  return duration >= gemini::AUTO_LOW_RESOLUTION_FROM ?
+      gemini::MediaResolution::Low : gemini::MediaResolution::Medium;
+}
+
+static gemini::ClientConfig
+client_config_from_settings (const Settings & s)
+{
+  gemini::ClientConfig cfg;
+  cfg.backend = s.vertex ? gemini::Backend::Vertex : gemini::Backend::Developer;
+  cfg.endpoint = s.api_endpoint;
+  cfg.api_key = s.api_key;
+  cfg.project = s.project;
+  cfg.location = s.location;
+  cfg.access_token = s.access_token;
+  cfg.request_timeout = s.request_timeout * GST_MSECOND;
+  cfg.retry.max_attempts = s.max_retries + 1;
+  cfg.resolve_from_environment ();
+  return cfg;
+}
+
+/* A shallow copy (memory shared) with the PTS moved into the segment's own
+ * timeline, which starts at 0 in the encoded file. */
+static GPtr<GstBuffer>
+retimed_buffer (GstBuffer * buf, GstClockTime pts)
+{
+  GPtr<GstBuffer> copy (gst_buffer_copy_region (buf, (GstBufferCopyFlags)
+          (GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY), 0, -1));
+  GST_BUFFER_PTS (copy.get ()) = pts;
+  GST_BUFFER_DTS (copy.get ()) = GST_CLOCK_TIME_NONE;
+  return copy;
+}
+
+/* ---------------------------------------------------------------------- */
+/* segmentation (streaming threads, state lock held)                      */
+
+static void
+dispatch_ready_segments (GstGeminiTranscriber * self, State & st)
+{
+  const bool expect_video = self->video_sink != nullptr && st.video_caps
+      && !st.video_eos;
+  bool dispatched = false;
+
+  while (!st.closing.empty ()) {
+    Segment & seg = st.closing.front ();
+    const bool video_passed = !expect_video || !seg.has_video
+        || (GST_CLOCK_TIME_IS_VALID (st.video_position)
+        && st.video_position >= seg.end)
+        || (st.live && GST_CLOCK_TIME_IS_VALID (st.audio_position)
+        && st.audio_position >= seg.end + VIDEO_LAG_LIMIT);
+    if (!video_passed)
+      break;
+    GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " [%" GST_TIME_FORMAT
+        " - %" GST_TIME_FORMAT "] ready", seg.seq, GST_TIME_ARGS (seg.start),
+        GST_TIME_ARGS (seg.end));
+    st.jobs.push_back (std::move (seg));
+    st.closing.pop_front ();
+    dispatched = true;
+  }
+  if (dispatched)
+    self->priv->cond.notify_all ();
+}
+
+static Settings
+settings_snapshot (GstGeminiTranscriber * self)
+{
+  std::lock_guard < std::mutex > lk (self->priv->settings_lock);
+  return self->priv->settings;
+}
+
+static bool
+open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
+    std::unique_lock < std::mutex > &lk)
+{
+  Settings s = settings_snapshot (self);
+
+  /* The first segment needs the video caps too; they may still be on
+   * their way through the other streaming thread. */
+  if (self->video_sink && !st.video_caps && !st.video_eos && !st.live) {
+    self->priv->cond.wait_for (lk, VIDEO_CAPS_WAIT, [&] {
+          return st.video_caps || st.video_eos || st.flushing || st.stopping;});
+  }
+
+  gemini::EncoderSettings es;
+  es.fps = s.fps;
+  es.max_side = s.max_video_side;
+  /* Video that ran ahead and ended still has frames for this segment. */
+  const bool video_left = !st.video_eos || (GST_CLOCK_TIME_IS_VALID (st.video_end)
+      && st.video_end > start);
+  GstCaps *vcaps = video_left ? st.video_caps.get () : nullptr;
+  auto enc = gemini::SegmentEncoder::create (es, st.audio_caps.get (), vcaps);
+  if (!enc) {
+    lk.unlock ();
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("Cannot encode the input for Gemini."),
+        ("%s", enc.error ().describe ().c_str ()));
+    lk.lock ();
+    st.fatal = true;
+    return false;
+  }
+
+  Segment seg;
+  seg.seq = st.next_seq++;
+  seg.start = start;
+  seg.encoder = std::move (enc.value ());
+  seg.has_video = vcaps != nullptr;
+  seg.settings = std::move (s);
+  st.segmenter = gemini::Segmenter (gemini::SegmenterSettings {
+        segment_target (seg.settings, st.live)});
+  st.segmenter.begin (start);
+  st.next_video_sample = start;
+  GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " opens at %"
+      GST_TIME_FORMAT, seg.seq, GST_TIME_ARGS (start));
+  st.current = std::move (seg);
+  return true;
+}
+
+static void
+close_segment (GstGeminiTranscriber * self, State & st, GstClockTime end)
+{
+  Segment seg = std::move (*st.current);
+  st.current.reset ();
+  seg.end = std::max (end, seg.start);
+  /* Without audio there is no level to judge: the pictures are sent. */
+  seg.had_sound = st.ever_audio ? st.segmenter.had_sound () : true;
+  GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " cut at %"
+      GST_TIME_FORMAT " (sound: %d)", seg.seq, GST_TIME_ARGS (seg.end),
+      seg.had_sound);
+  st.cut_segments[seg.seq] = {seg.start, seg.end};
+  st.in_flight++;
+  st.closing.push_back (std::move (seg));
+}
+
+/* Sends a sampled video frame to the segment that covers `rt`, or keeps it
+ * while the audio has not yet decided where the current segment ends. */
+static bool
+route_video_frame (State & st, GstClockTime rt, GstBuffer * buf,
+    bool video_driven)
+{
+  for (auto & seg : st.closing) {
+    if (rt >= seg.start && rt < seg.end) {
+      if (seg.has_video)
+        seg.encoder->push_video (retimed_buffer (buf, rt - seg.start).get ());
+      return true;
+    }
+  }
+  if (!st.current || rt < st.current->start)
+    return false;
+
+  Segment & cur = *st.current;
+  const GstClockTime target = segment_target (cur.settings, st.live);
+  const GstClockTime undecided_from = cur.start + target - std::min<GstClockTime> (target / 4,
+      3 * GST_SECOND);
+  const bool decided = video_driven
+      || (GST_CLOCK_TIME_IS_VALID (st.audio_position) && rt < st.audio_position)
+      || rt < undecided_from;
+  if (!decided)
+    return false;
+  if (cur.has_video)
+    cur.encoder->push_video (retimed_buffer (buf, rt - cur.start).get ());
+  return true;
+}
+
+static void
+drain_pending_video (State & st, bool video_driven)
+{
+  while (!st.pending_video.empty ()) {
+    auto &[rt, buf] = st.pending_video.front ();
+    if (!route_video_frame (st, rt, buf.get (), video_driven)) {
+      /* Frames older than every open segment belong nowhere. */
+      if (st.current && rt < st.current->start) {
+        st.pending_video.pop_front ();
+        continue;
+      }
+      break;
+    }
+    st.pending_video.pop_front ();
+  }
+}
+
+/* Non-live: wait while max-concurrent-requests segments are in flight, so
+ * upstream is paced by Gemini instead of filling memory. */
+static bool
+wait_for_room (GstGeminiTranscriber * self, State & st,
+    std::unique_lock < std::mutex > &lk, guint max_concurrent)
+{
+  if (st.live)
+    return true;
+  self->priv->cond.wait (lk, [&] {
+        return st.in_flight < std::max (max_concurrent, 1u) || st.flushing
+        || st.stopping || st.fatal;});
+  return !st.flushing && !st.stopping && !st.fatal;
+}
+
+static void
+query_upstream_latency (GstGeminiTranscriber * self, State & st,
+    std::unique_lock < std::mutex > &lk)
+{
+  if (st.latency_known)
+    return;
+  lk.unlock ();
+  GstQuery *q = gst_query_new_latency ();
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+  if (gst_pad_peer_query (self->audio_sink, q))
+    gst_query_parse_latency (q, &live, &min, &max);
+  gst_query_unref (q);
+  lk.lock ();
+  st.latency_known = true;
+  st.live = live;
+  st.upstream_min = min;
+  GST_INFO_OBJECT (self, "upstream is %slive, min latency %" GST_TIME_FORMAT,
+      live ? "" : "not ", GST_TIME_ARGS (min));
+}
+
+static GstFlowReturn
+input_flow (GstGeminiTranscriber * self, const State & st)
+{
+  if (st.flushing || st.stopping)
+    return GST_FLOW_FLUSHING;
+  if (st.fatal)
+    return GST_FLOW_ERROR;
+  GstFlowReturn ret = self->priv->src_flow.load ();
+  /* Our own EOS went out: whatever still arrives has nowhere to go. */
+  return ret == GST_FLOW_EOS ? GST_FLOW_OK : ret;
+}
+
+/* Advances the audio side by one span [rt, rt + dur) with level `rms_db`;
+ * `buf` is null for GAP events. */
+static GstFlowReturn
+handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
+    GstClockTime dur, double rms_db, GstBuffer * buf)
+{
+  Private *priv = self->priv;
+  std::unique_lock < std::mutex > lk (priv->state_lock);
+  State & st = priv->state;
+
+  GstFlowReturn ret = input_flow (self, st);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  query_upstream_latency (self, st, lk);
+  st.ever_audio = true;
+
+  if (st.current && (st.caps_changed || st.segmenter.observe (rt, dur, rms_db))) {
+    const guint max_concurrent = st.current->settings.max_concurrent;
+    close_segment (self, st, rt);
+    drain_pending_video (st, false);
+    dispatch_ready_segments (self, st);
+    if (!wait_for_room (self, st, lk, max_concurrent))
+      return input_flow (self, st);
+  }
+  if (!st.current) {
+    st.caps_changed = false;
+    if (!open_segment (self, st, rt, lk))
+      return GST_FLOW_ERROR;
+    st.segmenter.observe (rt, dur, rms_db);
+  }
+
+  if (buf)
+    st.current->encoder->push_audio (retimed_buffer (buf,
+            rt - st.current->start).get ());
+  st.audio_position = rt + dur;
+  drain_pending_video (st, false);
+  dispatch_ready_segments (self, st);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_gemini_transcriber_audio_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buf)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+  GPtr<GstBuffer> owned (buf);
+  GstClockTime rt, dur;
+  double rms;
+
+  {
+    std::unique_lock < std::mutex > lk (self->priv->state_lock);
+    State & st = self->priv->state;
+    if (!st.audio_info_valid || !st.have_segment) {
+      lk.unlock ();
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+          ("audio buffer before caps and segment"));
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+    const gsize size = gst_buffer_get_size (buf);
+    dur = GST_BUFFER_DURATION_IS_VALID (buf) ? GST_BUFFER_DURATION (buf) :
+        gst_util_uint64_scale (size / GST_AUDIO_INFO_BPF (&st.audio_info),
+        GST_SECOND, GST_AUDIO_INFO_RATE (&st.audio_info));
+    /* Buffers without timestamps continue where the previous one ended. */
+    if (GST_BUFFER_PTS_IS_VALID (buf))
+      rt = gst_segment_to_running_time (&st.in_segment, GST_FORMAT_TIME,
+          GST_BUFFER_PTS (buf));
+    else
+      rt = GST_CLOCK_TIME_IS_VALID (st.audio_position) ? st.audio_position : 0;
+    if (!GST_CLOCK_TIME_IS_VALID (rt)) {
+      GST_LOG_OBJECT (pad, "dropping audio outside the segment");
+      return GST_FLOW_OK;
+    }
+    GstMapInfo map;
+    if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+      return GST_FLOW_ERROR;
+    rms = gemini::audio_rms_db (&st.audio_info, map.data, map.size);
+    gst_buffer_unmap (buf, &map);
+  }
+  if (dur == 0)
+    return GST_FLOW_OK;
+  return handle_audio_span (self, rt, dur, rms, owned.get ());
+}
+
+static GstFlowReturn
+gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buf)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+  GPtr<GstBuffer> owned (buf);
+  Private *priv = self->priv;
+  std::unique_lock < std::mutex > lk (priv->state_lock);
+  State & st = priv->state;
+
+  GstFlowReturn ret = input_flow (self, st);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (!GST_BUFFER_PTS_IS_VALID (buf)) {
+    GST_LOG_OBJECT (pad, "dropping video frame without timestamp");
+    return GST_FLOW_OK;
+  }
+  GstClockTime rt = gst_segment_to_running_time (&st.video_segment,
+      GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return GST_FLOW_OK;
+
+  /* Video-only input: the frames' own clock decides the cuts. */
+  const bool video_driven = !gst_pad_is_linked (self->audio_sink)
+      || (st.audio_eos && !st.ever_audio);
+  if (video_driven) {
+    query_upstream_latency (self, st, lk);
+    if (st.current && st.segmenter.observe_time (rt)) {
+      const guint max_concurrent = st.current->settings.max_concurrent;
+      close_segment (self, st, rt);
+      st.video_position = rt;
+      dispatch_ready_segments (self, st);
+      if (!wait_for_room (self, st, lk, max_concurrent))
+        return input_flow (self, st);
+    }
+    if (!st.current && !open_segment (self, st, rt, lk))
+      return GST_FLOW_ERROR;
+  }
+
+  /* Only frames the encoder will keep cross this point: the rest cost a
+   * timestamp comparison, never a conversion. */
+  const double fps = st.current ? st.current->settings.fps : DEFAULT_FPS;
+  const GstClockTime period = (GstClockTime) (GST_SECOND / fps);
+  const GstClockTime end = rt + (GST_BUFFER_DURATION_IS_VALID (buf) ?
+      GST_BUFFER_DURATION (buf) : 0);
+  if (rt >= st.next_video_sample || end > st.next_video_sample) {
+    st.next_video_sample = (std::max (rt, st.next_video_sample) / period + 1) *
+        period;
+    if (!route_video_frame (st, rt, buf, video_driven))
+      st.pending_video.emplace_back (rt, std::move (owned));
+  }
+  st.video_position = end;
+  dispatch_ready_segments (self, st);
+  return GST_FLOW_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* segment jobs (worker threads)                                          */
+
+static void
+post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
+    const std::string & model)
+{
+  std::string hint;
+  if (e.http_status == 401 || e.http_status == 403
+      || e.status == "PERMISSION_DENIED" || e.status == "UNAUTHENTICATED"
+      || e.message.find ("API key") != std::string::npos)
+    hint = "Gemini refused the credentials: check the api-key property or the "
+        "GEMINI_API_KEY / GOOGLE_API_KEY environment variable.";
+  else if (e.http_status == 404)
+    hint = "Gemini does not know the model \"" + model + "\": set the model "
+        "property to an available model such as " + DEFAULT_MODEL + ".";
+  else
+    hint = "Gemini rejected the request.";
+  GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED, ("%s", hint.c_str ()),
+      ("%s", e.describe ().c_str ()));
+}
+
+static Outcome
+transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
+    gemini::Client & client, GCancellable * cancellable,
+    const std::vector<gemini::KnownSpeaker> &known)
+{
+  Outcome out;
+  out.seq = seg.seq;
+  out.start = seg.start;
+  out.end = seg.end;
+  const GstClockTime duration = seg.end - seg.start;
+  const Settings & s = seg.settings;
+
+  if (!seg.had_sound || duration < 100 * GST_MSECOND) {
+    seg.encoder->cancel ();
+    out.status = Status::Silent;
+    return out;
+  }
+
+  const gint64 t0 = g_get_monotonic_time ();
+  auto encoded = seg.encoder->finish (duration);
+  seg.encoder.reset ();
+  if (!encoded) {
+    out.error = encoded.error ().describe ();
+    return out;
+  }
+  out.media_bytes = g_bytes_get_size (encoded->data.get ());
+
+  gemini::MediaInput media;
+  media.mime_type = encoded->mime_type;
+  media.fps = s.fps;
+  std::string uploaded_name;
+  if (out.media_bytes <= INLINE_LIMIT) {
+    media.inline_data = std::move (encoded->data);
+  } else {
+    gchar *display = g_strdup_printf ("gst-gemini segment %" G_GUINT64_FORMAT,
+        seg.seq);
+    auto file = client.upload_file_sync (encoded->data.get (),
+        encoded->mime_type, display, cancellable);
+    g_free (display);
+    if (file)
+      file = client.wait_until_active_sync (file->name, cancellable);
+    if (!file) {
+      if (file.error ().fatal ())
+        out.fatal = file.error ();
+      out.error = file.error ().describe ();
+      return out;
+    }
+    uploaded_name = file->name;
+    media.file_uri = file->uri;
+    out.uploaded = true;
+  }
+
+  gemini::PromptOptions opts;
+  opts.clip_start = seg.start;
+  opts.clip_duration = duration;
+  opts.has_video = encoded->has_video;
+  opts.context = s.context;
+  opts.language = s.language;
+  opts.known_speakers = known;
+
+  gemini::GenerationSettings gen;
+  gen.temperature = s.temperature;
+  gen.seed = s.seed;
+  gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
+
+  auto request = gemini::build_transcription_request (std::move (media), opts,
+      gen);
+  auto resp = client.generate_content_sync (s.model, request, cancellable);
+  out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
+
+  if (!uploaded_name.empty ()) {
+    auto del = client.delete_file_sync (uploaded_name, nullptr);
+    if (!del)
+      GST_INFO_OBJECT (self, "could not delete %s: %s", uploaded_name.c_str (),
+          del.error ().describe ().c_str ());
+  }
+
+  if (!resp) {
+    if (resp.error ().fatal ())
+      out.fatal = resp.error ();
+    out.error = resp.error ().describe ();
+    return out;
+  }
+  out.usage = resp->usage;
+  out.raw_text = resp->text;
+  if (resp->blocked ()) {
+    out.status = Status::Blocked;
+    out.error = "answer blocked: " + (resp->block_reason.empty () ?
+        resp->finish_reason : resp->block_reason);
+    return out;
+  }
+
+  gemini::ParseContext ctx;
+  ctx.duration = duration;
+  ctx.clip_offset = seg.start;
+  ctx.truncated = resp->truncated ();
+  auto parsed = gemini::parse_transcript (resp->text, ctx);
+  if (!parsed) {
+    out.error = parsed.error ().describe ();
+    return out;
+  }
+  out.transcript = std::move (parsed.value ());
+  out.status = Status::Ok;
+  return out;
+}
+
+static void
+worker_loop (GstGeminiTranscriber * self)
+{
+  Private *priv = self->priv;
+  std::unique_lock < std::mutex > lk (priv->state_lock);
+  State & st = priv->state;
+
+  while (true) {
+    priv->cond.wait (lk, [&] {
+          return st.stopping || !st.jobs.empty ();});
+    if (st.stopping)
+      return;
+
+    Segment seg = std::move (st.jobs.front ());
+    st.jobs.pop_front ();
+    const guint64 epoch = st.epoch;
+    GPtr<GCancellable> cancellable = gemini::ref_ptr (st.cancellable.get ());
+    std::vector<gemini::KnownSpeaker> known = st.known_speakers;
+    gemini::Client & client = *st.client;
+    lk.unlock ();
+
+    const std::string model = seg.settings.model;
+    Outcome out = transcribe_segment (self, seg, client, cancellable.get (),
+        known);
+    if (out.fatal && !g_cancellable_is_cancelled (cancellable.get ()))
+      post_fatal_error (self, *out.fatal, model);
+
+    lk.lock ();
+    if (epoch != st.epoch || g_cancellable_is_cancelled (cancellable.get ()))
+      continue;
+    if (out.fatal)
+      st.fatal = true;
+    if (out.seq >= st.next_out)
+      st.done.emplace (out.seq, std::move (out));
+    priv->cond.notify_all ();
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* output (src pad task)                                                  */
+
+static bool
+negotiate_src (GstGeminiTranscriber * self, OutputState & out)
+{
+  GPtr<GstCaps> templ (gst_pad_get_pad_template_caps (self->src));
+  GPtr<GstCaps> peer (gst_pad_peer_query_caps (self->src, templ.get ()));
+  GPtr<GstCaps> caps (gst_caps_intersect_full (templ.get (), peer.get (),
+          GST_CAPS_INTERSECT_FIRST));
+  if (gst_caps_is_empty (caps.get ())) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("downstream accepts neither utf8 nor pango-markup text: %"
+            GST_PTR_FORMAT, peer.get ()));
+    return false;
+  }
+  caps.reset (gst_caps_fixate (caps.release ()));
+  const gchar *format = gst_structure_get_string (gst_caps_get_structure
+      (caps.get (), 0), "format");
+  out.markup = g_strcmp0 (format, "pango-markup") == 0;
+  return gst_pad_push_event (self->src, gst_event_new_caps (caps.get ()));
+}
+
+static GstTagList *
+make_tag_list (const std::string & language, const gemini::RegisteredSpeaker *
+    speaker)
+{
+  GstTagList *tags = gst_tag_list_new (GST_TAG_TITLE, "Transcript", NULL);
+  std::string iso = iso639_from_language (language);
+  if (!iso.empty ())
+    gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, GST_TAG_LANGUAGE_CODE,
+        iso.c_str (), NULL);
+  if (speaker) {
+    const gemini::Speaker & i = speaker->info;
+    const std::string label = i.identified ()? i.name : speaker->id;
+    gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE,
+        GST_TAG_PERFORMER, label.c_str (),
+        GST_GEMINI_TAG_SPEAKER_ID, speaker->id.c_str (),
+        GST_GEMINI_TAG_SPEAKER_NAME, i.name.empty ()? "?" : i.name.c_str (),
+        GST_GEMINI_TAG_SPEAKER_COMPANY, i.company.empty ()? "?" : i.company.c_str (),
+        GST_GEMINI_TAG_SPEAKER_POSITION, i.position.empty ()? "?" : i.position.c_str (),
+        GST_GEMINI_TAG_SPEAKER_ROLE, i.role_in_video.empty ()? "?" :
+        i.role_in_video.c_str (), NULL);
+  }
+  return tags;
+}
+
+static bool
+send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
+{
+  std::string stream_id, language;
+  guint group_id = 0;
+  bool have_group = false;
+  guint32 seqnum;
+  {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    const State & st = self->priv->state;
+    stream_id = st.upstream_stream_id;
+    group_id = st.group_id;
+    have_group = st.have_group_id;
+    out.segment = st.in_segment;
+    seqnum = st.segment_seqnum;
+  }
+  language = settings_snapshot (self).language;
+
+  /* A derived id, as a demuxer would make: one upstream stream split in two. */
+  gchar *id = stream_id.empty ()?
+      gst_pad_create_stream_id (self->src, GST_ELEMENT (self), "transcript") :
+      g_strdup_printf ("%s/transcript", stream_id.c_str ());
+  GstEvent *ev = gst_event_new_stream_start (id);
+  g_free (id);
+  gst_event_set_stream_flags (ev, GST_STREAM_FLAG_SPARSE);
+  if (have_group)
+    gst_event_set_group_id (ev, group_id);
+  gst_pad_push_event (self->src, ev);
+
+  if (!negotiate_src (self, out))
+    return false;
+
+  out.lateness = settings_snapshot (self).lateness * GST_MSECOND;
+  out.segment.base += out.lateness;
+  ev = gst_event_new_segment (&out.segment);
+  if (seqnum != GST_SEQNUM_INVALID)
+    gst_event_set_seqnum (ev, seqnum);
+  gst_pad_push_event (self->src, ev);
+  gst_pad_push_event (self->src, gst_event_new_tag (make_tag_list (language,
+              nullptr)));
+  out.sticky_sent = true;
+  return true;
+}
+
+/* Input running time to a position in the output segment, whose base was
+ * moved by `lateness`: the PTS stays that of the input, the running time
+ * (what sinks synchronise on) moves. */
+static GstClockTime
+to_position (const OutputState & out, GstClockTime rt)
+{
+  return gst_segment_position_from_running_time (&out.segment, GST_FORMAT_TIME,
+      rt + out.lateness);
+}
+
+static void
+push_gap (GstGeminiTranscriber * self, OutputState & out, GstClockTime until)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (until) || until <= out.position)
+    return;
+  GstClockTime from = to_position (out, out.position);
+  GstClockTime to = to_position (out, until);
+  if (GST_CLOCK_TIME_IS_VALID (from) && GST_CLOCK_TIME_IS_VALID (to) && to > from)
+    gst_pad_push_event (self->src, gst_event_new_gap (from, to - from));
+  out.position = until;
+}
+
+static std::string
+transcript_json (const Outcome & o, const std::map<std::string, std::string> &ids,
+    const gemini::SpeakerRegistry & registry)
+{
+  GPtr<JsonBuilder> b (json_builder_new ());
+  json_builder_begin_object (b.get ());
+  json_builder_set_member_name (b.get (), "transcripts");
+  json_builder_begin_array (b.get ());
+  for (const auto & u : o.transcript.utterances) {
+    json_builder_begin_object (b.get ());
+    json_builder_set_member_name (b.get (), "start");
+    json_builder_add_int_value (b.get (), (gint64) (o.start + u.start));
+    json_builder_set_member_name (b.get (), "end");
+    if (GST_CLOCK_TIME_IS_VALID (u.end))
+      json_builder_add_int_value (b.get (), (gint64) (o.start + u.end));
+    else
+      json_builder_add_null_value (b.get ());
+    json_builder_set_member_name (b.get (), "text");
+    json_builder_add_string_value (b.get (), u.text.c_str ());
+    json_builder_set_member_name (b.get (), "voice");
+    json_builder_add_string_value (b.get (), u.voice.c_str ());
+    auto it = ids.find (u.voice);
+    json_builder_set_member_name (b.get (), "speaker");
+    json_builder_add_string_value (b.get (), it != ids.end ()? it->second.c_str () : "");
+    json_builder_end_object (b.get ());
+  }
+  json_builder_end_array (b.get ());
+  json_builder_set_member_name (b.get (), "speakers");
+  json_builder_begin_array (b.get ());
+  for (const auto & sp : o.transcript.speakers) {
+    auto it = ids.find (sp.voice);
+    const gemini::RegisteredSpeaker *reg = it != ids.end ()?
+        registry.find (it->second) : nullptr;
+    json_builder_begin_object (b.get ());
+    json_builder_set_member_name (b.get (), "voice");
+    json_builder_add_string_value (b.get (), sp.voice.c_str ());
+    json_builder_set_member_name (b.get (), "speaker");
+    json_builder_add_string_value (b.get (), reg ? reg->id.c_str () : "");
+    const char *fields[][2] = { {"name", sp.name.c_str ()},
+    {"company", sp.company.c_str ()}, {"position", sp.position.c_str ()},
+    {"role_in_video", sp.role_in_video.c_str ()}
+    };
+    for (auto & f : fields) {
+      json_builder_set_member_name (b.get (), f[0]);
+      json_builder_add_string_value (b.get (), f[1]);
+    }
+    json_builder_end_object (b.get ());
+  }
+  json_builder_end_array (b.get ());
+  json_builder_end_object (b.get ());
+
+  GPtr<JsonNode> root (json_builder_get_root (b.get ()));
+  gchar *s = json_to_string (root.get (), FALSE);
+  std::string r (s);
+  g_free (s);
+  return r;
+}
+
+static void
+post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
+    const OutputState & out, const std::string & transcript, guint n_cues)
+{
+  GValue repairs = G_VALUE_INIT;
+  gst_value_array_init (&repairs, o.transcript.repairs.size ());
+  for (const auto & r : o.transcript.repairs) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_STRING);
+    g_value_set_string (&v, r.c_str ());
+    gst_value_array_append_and_take_value (&repairs, &v);
+  }
+
+  GstStructure *s = gst_structure_new ("gemini-segment",
+      "segment", G_TYPE_UINT64, o.seq,
+      "status", G_TYPE_STRING, status_name (o.status),
+      "running-time", G_TYPE_UINT64, o.start,
+      "duration", G_TYPE_UINT64, o.end - o.start,
+      "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (&out.segment,
+          GST_FORMAT_TIME, to_position (out, o.start)),
+      "error", G_TYPE_STRING, o.error.c_str (),
+      "transcript", G_TYPE_STRING, transcript.c_str (),
+      "raw-response", G_TYPE_STRING, o.raw_text.c_str (),
+      "utterances", G_TYPE_UINT, (guint) o.transcript.utterances.size (),
+      "cues", G_TYPE_UINT, n_cues,
+      "truncated", G_TYPE_BOOLEAN, o.transcript.truncated,
+      "prompt-tokens", G_TYPE_INT64, o.usage.prompt_tokens,
+      "candidates-tokens", G_TYPE_INT64, o.usage.candidates_tokens,
+      "cached-tokens", G_TYPE_INT64, o.usage.cached_tokens,
+      "total-tokens", G_TYPE_INT64, o.usage.total_tokens,
+      "request-time", G_TYPE_UINT64, o.request_time,
+      "media-bytes", G_TYPE_UINT64, (guint64) o.media_bytes,
+      "uploaded", G_TYPE_BOOLEAN, o.uploaded, NULL);
+  gst_structure_take_value (s, "repairs", &repairs);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_speakers_message (GstGeminiTranscriber * self,
+    const gemini::SpeakerRegistry & registry)
+{
+  GValue list = G_VALUE_INIT;
+  gst_value_array_init (&list, registry.speakers ().size ());
+  for (const auto & sp : registry.speakers ()) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    GstStructure *entry = gst_structure_new ("speaker",
+        "id", G_TYPE_STRING, sp.id.c_str (),
+        "name", G_TYPE_STRING, sp.info.name.c_str (),
+        "company", G_TYPE_STRING, sp.info.company.c_str (),
+        "position", G_TYPE_STRING, sp.info.position.c_str (),
+        "role", G_TYPE_STRING, sp.info.role_in_video.c_str (),
+        "identified", G_TYPE_BOOLEAN, sp.info.identified (),
+        "segments", G_TYPE_UINT, sp.segments, NULL);
+    g_value_take_boxed (&v, entry);
+    gst_value_array_append_and_take_value (&list, &v);
+  }
+  GstStructure *s = gst_structure_new_empty ("gemini-speakers");
+  gst_structure_take_value (s, "speakers", &list);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static GstFlowReturn
+push_cue (GstGeminiTranscriber * self, OutputState & out,
+    const gemini::Cue & cue, guint64 seq)
+{
+  GstClockTime start = std::max (cue.pts, out.position);
+  GstClockTime end = cue.pts + cue.duration;
+  if (end <= start)
+    return GST_FLOW_OK;
+
+  push_gap (self, out, start);
+
+  const gemini::RegisteredSpeaker *sp = out.registry.find (cue.speaker_id);
+  if (cue.speaker_id != out.current_speaker && sp) {
+    out.current_speaker = cue.speaker_id;
+    const std::string label = sp->info.identified ()? sp->info.name : sp->id;
+    gst_pad_push_event (self->src, gst_event_new_tag (make_tag_list
+            (settings_snapshot (self).language, sp)));
+    gst_pad_push_event (self->src,
+        gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+            gst_structure_new ("rstranscribe/speaker-change",
+                "speaker", G_TYPE_STRING, label.c_str (), NULL)));
+  }
+
+  const std::string & text = out.markup ? cue.markup : cue.text;
+  GstBuffer *buf = gst_buffer_new_memdup (text.data (), text.size ());
+  GstClockTime pos = to_position (out, start);
+  GST_BUFFER_PTS (buf) = pos;
+  GST_BUFFER_DURATION (buf) = to_position (out, end) - pos;
+  if (out.discont) {
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    out.discont = false;
+  }
+
+  GstCustomMeta *meta = gst_buffer_add_custom_meta (buf,
+      GST_GEMINI_TRANSCRIPT_META_NAME);
+  GstStructure *ms = gst_custom_meta_get_structure (meta);
+  const gemini::Speaker empty;
+  const gemini::Speaker & info = sp ? sp->info : empty;
+  auto or_unknown = [](const std::string & v) {
+    return v.empty ()? "?" : v.c_str ();
+  };
+  gst_structure_set (ms,
+      "voice", G_TYPE_STRING, cue.voice.c_str (),
+      "speaker-id", G_TYPE_STRING, cue.speaker_id.c_str (),
+      "name", G_TYPE_STRING, or_unknown (info.name),
+      "company", G_TYPE_STRING, or_unknown (info.company),
+      "position", G_TYPE_STRING, or_unknown (info.position),
+      "role", G_TYPE_STRING, or_unknown (info.role_in_video),
+      "segment", G_TYPE_UINT64, seq,
+      "text", G_TYPE_STRING, cue.text.c_str (), NULL);
+
+  out.position = end;
+  GST_LOG_OBJECT (self, "cue %" GST_TIME_FORMAT " +%" GST_TIME_FORMAT ": %s",
+      GST_TIME_ARGS (pos), GST_TIME_ARGS (GST_BUFFER_DURATION (buf)),
+      cue.text.c_str ());
+  return gst_pad_push (self->src, buf);
+}
+
+static GstFlowReturn
+output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  std::map<std::string, std::string> ids;
+  std::vector<gemini::Cue> cues;
+
+  if (o.status == Status::Ok) {
+    const size_t known_before = out.registry.known ().size ();
+    ids = out.registry.resolve (o.transcript);
+
+    std::vector<gemini::TimedUtterance> timed;
+    for (const auto & u : o.transcript.utterances) {
+      gemini::TimedUtterance t;
+      t.start = o.start + u.start;
+      t.end = GST_CLOCK_TIME_IS_VALID (u.end) ? o.start + u.end :
+          GST_CLOCK_TIME_NONE;
+      t.text = u.text;
+      t.voice = u.voice;
+      t.speaker_id = ids[u.voice];
+      const gemini::RegisteredSpeaker *sp = out.registry.find (t.speaker_id);
+      t.speaker_label = sp && sp->info.identified ()? sp->info.name : t.speaker_id;
+      timed.push_back (std::move (t));
+    }
+    cues = out.cues.build (timed, o.end);
+
+    auto known = out.registry.known ();
+    {
+      std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      self->priv->state.known_speakers = known;
+    }
+    if (known.size () != known_before || !o.transcript.speakers.empty ())
+      post_speakers_message (self, out.registry);
+  } else if (o.status == Status::Failed || o.status == Status::Blocked) {
+    GST_ELEMENT_WARNING (self, STREAM, DECODE,
+        ("Segment %" G_GUINT64_FORMAT " could not be transcribed; its time is "
+            "covered by a gap.", o.seq), ("%s", o.error.c_str ()));
+  } else if (o.status == Status::Late) {
+    GST_INFO_OBJECT (self, "segment %" G_GUINT64_FORMAT " missed its deadline",
+        o.seq);
+  }
+
+  for (const auto & cue : cues) {
+    ret = push_cue (self, out, cue, o.seq);
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  if (ret == GST_FLOW_OK)
+    push_gap (self, out, o.end);
+
+  post_segment_message (self, o, out, o.status == Status::Ok ?
+      transcript_json (o, ids, out.registry) : std::string ("{}"),
+      (guint) cues.size ());
+  return ret;
+}
+
+static void
+gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
+{
+  Private *priv = self->priv;
+  OutputState & out = priv->out;
+  std::unique_lock < std::mutex > lk (priv->state_lock);
+  State & st = priv->state;
+
+  if (st.flushing || st.stopping) {
+    gst_pad_pause_task (self->src);
+    return;
+  }
+
+  auto it = st.done.find (st.next_out);
+  std::optional<Outcome> outcome;
+  bool eos = false;
+  if (it != st.done.end ()) {
+    outcome = std::move (it->second);
+    st.done.erase (it);
+  } else if (st.eos_pending && st.next_out == st.next_seq && !st.current) {
+    eos = true;
+  } else if (st.live && st.cut_segments.count (st.next_out)) {
+    /* Past the deadline the segment's time is given up as a gap so that
+     * everything downstream keeps flowing; its answer is dropped. */
+    GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+    if (clock) {
+      GstClockTime now = gst_clock_get_time (clock) -
+          gst_element_get_base_time (GST_ELEMENT (self));
+      gst_object_unref (clock);
+      const auto [start, end] = st.cut_segments[st.next_out];
+      const GstClockTime deadline = end + st.upstream_min +
+          settings_snapshot (self).latency * GST_MSECOND;
+      if (now >= deadline) {
+        Outcome late;
+        late.seq = st.next_out;
+        late.start = start;
+        late.end = end;
+        late.status = Status::Late;
+        late.error = "no answer before the live deadline";
+        outcome = std::move (late);
+      }
+    }
+  }
+
+  /* Caps and segment go out as soon as the input has a segment, not with
+   * the first cue: muxers write their headers (and prerolling sinks
+   * complete) only once every stream has caps. */
+  const bool announce = !out.sticky_sent && st.have_segment;
+  if (!outcome && !eos && !announce) {
+    priv->cond.wait_for (lk, SRC_LOOP_GRANULARITY);
+    return;
+  }
+  lk.unlock ();
+
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (!out.sticky_sent && !send_sticky_events (self, out))
+    ret = GST_FLOW_NOT_NEGOTIATED;
+  if (ret == GST_FLOW_OK && outcome)
+    ret = output_outcome (self, out, *outcome);
+  if (ret == GST_FLOW_OK && eos) {
+    GstEvent *ev = gst_event_new_eos ();
+    lk.lock ();
+    if (st.segment_seqnum != GST_SEQNUM_INVALID)
+      gst_event_set_seqnum (ev, st.segment_seqnum);
+    lk.unlock ();
+    gst_pad_push_event (self->src, ev);
+    ret = GST_FLOW_EOS;
+  }
+
+  lk.lock ();
+  if (outcome) {
+    st.cut_segments.erase (outcome->seq);
+    st.next_out = outcome->seq + 1;
+    st.done.erase (st.done.begin (), st.done.lower_bound (st.next_out));
+    if (st.in_flight > 0)
+      st.in_flight--;
+  }
+  /* Nobody reading the text (unlinked or finished) does not stop the
+   * messages: applications may only want those. */
+  if ((ret == GST_FLOW_NOT_LINKED || ret == GST_FLOW_EOS) && !eos)
+    ret = GST_FLOW_OK;
+  priv->src_flow = ret;
+  priv->cond.notify_all ();
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT (self, "pausing src task: %s", gst_flow_get_name (ret));
+    if (ret == GST_FLOW_NOT_NEGOTIATED || ret < GST_FLOW_EOS)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
+    gst_pad_pause_task (self->src);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* lifecycle                                                              */
+
+static void
+reset_stream_state (State & st)
+{
+  for (auto & seg : st.closing)
+    seg.encoder->cancel ();
+  for (auto & seg : st.jobs)
+    if (seg.encoder)
+      seg.encoder->cancel ();
+  if (st.current)
+    st.current->encoder->cancel ();
+  st.current.reset ();
+  st.closing.clear ();
+  st.jobs.clear ();
+  st.pending_video.clear ();
+  st.done.clear ();
+  st.cut_segments.clear ();
+  st.audio_position = GST_CLOCK_TIME_NONE;
+  st.video_position = GST_CLOCK_TIME_NONE;
+  st.video_end = GST_CLOCK_TIME_NONE;
+  st.next_video_sample = 0;
+  st.audio_eos = false;
+  st.video_eos = false;
+  st.ever_audio = false;
+  st.eos_pending = false;
+  st.next_seq = 0;
+  st.next_out = 0;
+  st.in_flight = 0;
+  st.fatal = false;
+  st.caps_changed = false;
+}
+
+static void
+reset_output (OutputState & out)
+{
+  out.sticky_sent = false;
+  out.discont = true;
+  out.position = 0;
+  out.registry.reset ();
+  out.cues.reset ();
+  out.current_speaker.clear ();
+}
+
+static bool
+start_stream (GstGeminiTranscriber * self)
+{
+  Settings s = settings_snapshot (self);
+  gemini::ClientConfig cfg = client_config_from_settings (s);
+  if (!cfg.has_credentials ()) {
+    if (s.vertex)
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+          ("No Vertex AI credentials: set the project and access-token "
+              "properties (an OAuth2 token, e.g. from `gcloud auth "
+              "print-access-token`)."), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+          ("No Gemini API key: set the api-key property or the GEMINI_API_KEY "
+              "environment variable (get a key at https://aistudio.google.com/apikey)."),
+          (NULL));
+    return false;
+  }
+
+  std::lock_guard < std::mutex > lk (self->priv->state_lock);
+  State & st = self->priv->state;
+  st.client = std::make_unique<gemini::Client> (std::move (cfg));
+  st.cancellable.reset (g_cancellable_new ());
+  st.stopping = false;
+  st.flushing = false;
+  st.latency_known = false;
+  reset_stream_state (st);
+  for (guint i = 0; i < std::max (s.max_concurrent, 1u); i++)
+    st.workers.emplace_back (worker_loop, self);
+  self->priv->src_flow = GST_FLOW_OK;
+  return true;
+}
+
+static void
+stop_stream (GstGeminiTranscriber * self)
+{
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    State & st = self->priv->state;
+    st.stopping = true;
+    if (st.cancellable)
+      g_cancellable_cancel (st.cancellable.get ());
+    workers.swap (st.workers);
+    self->priv->cond.notify_all ();
+  }
+  for (auto & t : workers)
+    t.join ();
+
+  std::lock_guard < std::mutex > lk (self->priv->state_lock);
+  State & st = self->priv->state;
+  reset_stream_state (st);
+  st.client.reset ();
+  st.have_segment = false;
+  st.audio_info_valid = false;
+  st.audio_caps.reset ();
+  st.video_caps.reset ();
+  st.upstream_stream_id.clear ();
+  st.have_group_id = false;
+  st.known_speakers.clear ();
+}
+
+static void
+start_flush (GstGeminiTranscriber * self)
+{
+  {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    State & st = self->priv->state;
+    if (st.flushing)
+      return;
+    st.flushing = true;
+    if (st.cancellable)
+      g_cancellable_cancel (st.cancellable.get ());
+    self->priv->cond.notify_all ();
+  }
+  gst_pad_push_event (self->src, gst_event_new_flush_start ());
+  gst_pad_stop_task (self->src);
+}
+
+static void
+stop_flush (GstGeminiTranscriber * self, bool reset_time)
+{
+  {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    State & st = self->priv->state;
+    if (!st.flushing)
+      return;
+    st.epoch++;
+    reset_stream_state (st);
+    st.cancellable.reset (g_cancellable_new ());
+    st.flushing = false;
+  }
+  reset_output (self->priv->out);
+  self->priv->src_flow = GST_FLOW_OK;
+  gst_pad_push_event (self->src, gst_event_new_flush_stop (reset_time));
+  gst_pad_start_task (self->src,
+      (GstTaskFunction) gst_gemini_transcriber_src_loop, self, NULL);
+}
+
+static void
+mark_input_eos (GstGeminiTranscriber * self, bool audio)
+{
+  std::lock_guard < std::mutex > lk (self->priv->state_lock);
+  State & st = self->priv->state;
+  if (audio)
+    st.audio_eos = true;
+  else {
+    st.video_eos = true;
+    st.video_end = st.video_position;
+    st.video_position = GST_CLOCK_TIME_NONE;
+  }
+
+  const bool audio_done = st.audio_eos || !gst_pad_is_linked (self->audio_sink);
+  /* A video pad that never got caps carries nothing worth waiting for. */
+  const bool video_done = !self->video_sink || st.video_eos
+      || !gst_pad_is_linked (self->video_sink) || (audio && !st.video_caps);
+  if (audio && st.current) {
+    GstClockTime end = GST_CLOCK_TIME_IS_VALID (st.audio_position) ?
+        st.audio_position : st.current->start;
+    close_segment (self, st, end);
+  }
+  if (audio_done && video_done) {
+    if (st.current) {
+      GstClockTime end = GST_CLOCK_TIME_IS_VALID (st.video_position) ?
+          st.video_position : st.current->start;
+      close_segment (self, st, end);
+    }
+    st.pending_video.clear ();
+    st.eos_pending = true;
+  }
+  drain_pending_video (st, false);
+  dispatch_ready_segments (self, st);
+  self->priv->cond.notify_all ();
+}
+
+static gboolean
+gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+  const bool audio = pad == self->audio_sink;
+  State & st = self->priv->state;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:{
+      if (audio) {
+        const gchar *id = nullptr;
+        guint group;
+        gst_event_parse_stream_start (event, &id);
+        std::lock_guard < std::mutex > lk (self->priv->state_lock);
+        st.upstream_stream_id = id ? id : "";
+        st.have_group_id = gst_event_parse_group_id (event, &group);
+        st.group_id = group;
+      }
+      break;
+    }
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      gst_event_parse_caps (event, &caps);
+      std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      if (audio) {
+        GstAudioInfo info;
+        if (!gst_audio_info_from_caps (&info, caps)) {
+          gst_event_unref (event);
+          return FALSE;
+        }
+        if (st.audio_caps && !gst_caps_is_equal (st.audio_caps.get (), caps))
+          st.caps_changed = true;
+        st.audio_info = info;
+        st.audio_info_valid = true;
+        st.audio_caps = gemini::ref_ptr (caps);
+      } else {
+        if (st.video_caps && !gst_caps_is_equal (st.video_caps.get (), caps))
+          st.caps_changed = true;
+        st.video_caps = gemini::ref_ptr (caps);
+      }
+      self->priv->cond.notify_all ();
+      break;
+    }
+    case GST_EVENT_SEGMENT:{
+      const GstSegment *segment;
+      gst_event_parse_segment (event, &segment);
+      if (segment->format != GST_FORMAT_TIME) {
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+            ("only TIME segments are supported, got %s",
+                gst_format_get_name (segment->format)));
+        gst_event_unref (event);
+        return FALSE;
+      }
+      std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      if (audio) {
+        st.in_segment = *segment;
+        st.have_segment = true;
+        st.segment_seqnum = gst_event_get_seqnum (event);
+        self->priv->cond.notify_all ();
+      } else {
+        st.video_segment = *segment;
+      }
+      break;
+    }
+    case GST_EVENT_GAP:{
+      GstClockTime ts, dur;
+      gst_event_parse_gap (event, &ts, &dur);
+      if (audio && GST_CLOCK_TIME_IS_VALID (ts) && GST_CLOCK_TIME_IS_VALID (dur)) {
+        GstClockTime rt;
+        {
+          std::lock_guard < std::mutex > lk (self->priv->state_lock);
+          rt = gst_segment_to_running_time (&st.in_segment, GST_FORMAT_TIME, ts);
+        }
+        if (GST_CLOCK_TIME_IS_VALID (rt))
+          handle_audio_span (self, rt, dur, -120.0, nullptr);
+      } else if (!audio && GST_CLOCK_TIME_IS_VALID (ts)) {
+        std::lock_guard < std::mutex > lk (self->priv->state_lock);
+        GstClockTime rt = gst_segment_to_running_time (&st.video_segment,
+            GST_FORMAT_TIME, ts);
+        if (GST_CLOCK_TIME_IS_VALID (rt))
+          st.video_position = rt + (GST_CLOCK_TIME_IS_VALID (dur) ? dur : 0);
+        dispatch_ready_segments (self, st);
+      }
+      break;
+    }
+    case GST_EVENT_EOS:
+      mark_input_eos (self, audio);
+      break;
+    case GST_EVENT_FLUSH_START:
+      start_flush (self);
+      break;
+    case GST_EVENT_FLUSH_STOP:{
+      gboolean reset_time;
+      gst_event_parse_flush_stop (event, &reset_time);
+      stop_flush (self, reset_time);
+      break;
+    }
+    default:
+      /* Audio/video events (tags, segment-done...) do not describe the
+       * text stream; only the ones above are translated to src. */
+      break;
+  }
+  gst_event_unref (event);
+  return TRUE;
+}
+
+static gboolean
+gst_gemini_transcriber_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_LATENCY:{
+      if (!gst_pad_peer_query (self->audio_sink, query))
+        return FALSE;
+      gboolean live;
+      GstClockTime min, max;
+      gst_query_parse_latency (query, &live, &min, &max);
+      Settings s = settings_snapshot (self);
+      {
+        std::lock_guard < std::mutex > lk (self->priv->state_lock);
+        State & st = self->priv->state;
+        st.latency_known = true;
+        st.live = live;
+        st.upstream_min = min;
+      }
+      /* A cue can only leave once its whole segment has been cut, sent and
+       * answered: one segment plus the allowance for the request. */
+      if (live) {
+        GstClockTime ours = segment_target (s, true) + s.latency * GST_MSECOND;
+        min += ours;
+        if (GST_CLOCK_TIME_IS_VALID (max))
+          max += ours;
+      }
+      GST_DEBUG_OBJECT (self, "latency: live %d min %" GST_TIME_FORMAT, live,
+          GST_TIME_ARGS (min));
+      gst_query_set_latency (query, live, min, max);
+      return TRUE;
+    }
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+static gboolean
+gst_gemini_transcriber_src_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+
+  /* Both sink pads usually come from one demuxer: seeking it once is enough. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK)
+    return gst_pad_push_event (self->audio_sink, event);
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
+gst_gemini_transcriber_src_activate_mode (GstPad * pad, GstObject * parent,
+    GstPadMode mode, gboolean active)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (parent);
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  if (active) {
+    reset_output (self->priv->out);
+    return gst_pad_start_task (pad,
+        (GstTaskFunction) gst_gemini_transcriber_src_loop, self, NULL);
+  }
+  {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    self->priv->state.stopping = true;
+    self->priv->cond.notify_all ();
+  }
+  return gst_pad_stop_task (pad);
+}
+
+static GstStateChangeReturn
+gst_gemini_transcriber_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (element);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start_stream (self))
+    return GST_STATE_CHANGE_FAILURE;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    self->priv->state.stopping = true;
+    if (self->priv->state.cancellable)
+      g_cancellable_cancel (self->priv->state.cancellable.get ());
+    self->priv->cond.notify_all ();
+  }
+
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    stop_stream (self);
+  return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* pads and properties                                                    */
+
+static GstPad *
+gst_gemini_transcriber_request_new_pad (GstElement * element,
+    GstPadTemplate * templ, const gchar *, const GstCaps *)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (element);
+
+  GST_OBJECT_LOCK (self);
+  if (self->video_sink) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "only one video_sink pad is supported");
+    return NULL;
+  }
+  GstPad *pad = gst_pad_new_from_template (templ, "video_sink");
+  self->video_sink = pad;
+  GST_OBJECT_UNLOCK (self);
+
+  gst_pad_set_chain_function (pad,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_video_chain));
+  gst_pad_set_event_function (pad,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_sink_event));
+  gst_pad_set_active (pad, TRUE);
+  gst_element_add_pad (element, pad);
+  return pad;
+}
+
+static void
+gst_gemini_transcriber_release_pad (GstElement * element, GstPad * pad)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (element);
+
+  GST_OBJECT_LOCK (self);
+  if (pad == self->video_sink)
+    self->video_sink = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_element_remove_pad (element, pad);
+}
+
+static void
+gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (object);
+  std::lock_guard < std::mutex > lk (self->priv->settings_lock);
+  Settings & s = self->priv->settings;
+  auto str = [value]() {
+    const gchar *v = g_value_get_string (value);
+    return std::string (v ? v : "");
+  };
+
+  switch (prop_id) {
+    case PROP_API_ENDPOINT: s.api_endpoint = str (); break;
+    case PROP_API_KEY: s.api_key = str (); break;
+    case PROP_VERTEX: s.vertex = g_value_get_boolean (value); break;
+    case PROP_PROJECT: s.project = str (); break;
+    case PROP_LOCATION: s.location = str (); break;
+    case PROP_ACCESS_TOKEN: s.access_token = str (); break;
+    case PROP_MODEL: s.model = str (); break;
+    case PROP_SEGMENT_DURATION: s.segment_duration = g_value_get_uint (value); break;
+    case PROP_FPS: s.fps = g_value_get_double (value); break;
+    case PROP_MEDIA_RESOLUTION:
+      s.media_resolution = (GstGeminiMediaResolution) g_value_get_enum (value);
+      break;
+    case PROP_MAX_CONCURRENT_REQUESTS: s.max_concurrent = g_value_get_uint (value); break;
+    case PROP_CONTEXT: s.context = str (); break;
+    case PROP_LANGUAGE: s.language = str (); break;
+    case PROP_TEMPERATURE: s.temperature = g_value_get_double (value); break;
+    case PROP_SEED: s.seed = g_value_get_int (value); break;
+    case PROP_LATENCY: s.latency = g_value_get_uint (value); break;
+    case PROP_LATENESS: s.lateness = g_value_get_uint (value); break;
+    case PROP_MAX_RETRIES: s.max_retries = g_value_get_uint (value); break;
+    case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint (value); break;
+    case PROP_MAX_VIDEO_SIDE: s.max_video_side = g_value_get_uint (value); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (object);
+  std::lock_guard < std::mutex > lk (self->priv->settings_lock);
+  const Settings & s = self->priv->settings;
+
+  switch (prop_id) {
+    case PROP_API_ENDPOINT: g_value_set_string (value, s.api_endpoint.c_str ()); break;
+    /* Write-only: a key must not be readable back through gst-inspect or
+     * `gst-launch-1.0 -v`. */
+    case PROP_VERTEX: g_value_set_boolean (value, s.vertex); break;
+    case PROP_PROJECT: g_value_set_string (value, s.project.c_str ()); break;
+    case PROP_LOCATION: g_value_set_string (value, s.location.c_str ()); break;
+    case PROP_MODEL: g_value_set_string (value, s.model.c_str ()); break;
+    case PROP_SEGMENT_DURATION: g_value_set_uint (value, s.segment_duration); break;
+    case PROP_FPS: g_value_set_double (value, s.fps); break;
+    case PROP_MEDIA_RESOLUTION: g_value_set_enum (value, s.media_resolution); break;
+    case PROP_MAX_CONCURRENT_REQUESTS: g_value_set_uint (value, s.max_concurrent); break;
+    case PROP_CONTEXT: g_value_set_string (value, s.context.c_str ()); break;
+    case PROP_LANGUAGE: g_value_set_string (value, s.language.c_str ()); break;
+    case PROP_TEMPERATURE: g_value_set_double (value, s.temperature); break;
+    case PROP_SEED: g_value_set_int (value, s.seed); break;
+    case PROP_LATENCY: g_value_set_uint (value, s.latency); break;
+    case PROP_LATENESS: g_value_set_uint (value, s.lateness); break;
+    case PROP_MAX_RETRIES: g_value_set_uint (value, s.max_retries); break;
+    case PROP_REQUEST_TIMEOUT: g_value_set_uint (value, s.request_timeout); break;
+    case PROP_MAX_VIDEO_SIDE: g_value_set_uint (value, s.max_video_side); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_gemini_transcriber_finalize (GObject * object)
+{
+  auto self = GST_GEMINI_TRANSCRIBER (object);
+  delete self->priv;
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_gemini_transcriber_init (GstGeminiTranscriber * self)
+{
+  self->priv = new Private ();
+  gst_segment_init (&self->priv->state.in_segment, GST_FORMAT_TIME);
+  gst_segment_init (&self->priv->state.video_segment, GST_FORMAT_TIME);
+  gst_segment_init (&self->priv->out.segment, GST_FORMAT_TIME);
+
+  self->audio_sink = gst_pad_new_from_static_template (&audio_sink_template,
+      "audio_sink");
+  gst_pad_set_chain_function (self->audio_sink,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_audio_chain));
+  gst_pad_set_event_function (self->audio_sink,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->audio_sink);
+
+  self->src = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_set_query_function (self->src,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_src_query));
+  gst_pad_set_event_function (self->src,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_src_event));
+  gst_pad_set_activatemode_function (self->src,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_src_activate_mode));
+  gst_pad_use_fixed_caps (self->src);
+  gst_element_add_pad (GST_ELEMENT (self), self->src);
+}
+
+static void
+gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const auto rw_ready = (GParamFlags) (G_PARAM_READWRITE |
+      G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const auto rw_playing = (GParamFlags) (G_PARAM_READWRITE |
+      G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  gobject_class->set_property = gst_gemini_transcriber_set_property;
+  gobject_class->get_property = gst_gemini_transcriber_get_property;
+  gobject_class->finalize = gst_gemini_transcriber_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_API_ENDPOINT,
+      g_param_spec_string ("api-endpoint", "API endpoint",
+          "Base URL of the Gemini API; empty = $GOOGLE_GEMINI_BASE_URL "
+          "(Vertex: $GOOGLE_VERTEX_BASE_URL), else the public endpoint "
+          "(https://generativelanguage.googleapis.com, Vertex: chosen from location)",
+          "", rw_ready));
+  g_object_class_install_property (gobject_class, PROP_API_KEY,
+      g_param_spec_string ("api-key", "API key",
+          "Gemini API key (write-only, never logged); empty = $GOOGLE_API_KEY, "
+          "else $GEMINI_API_KEY", "",
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_VERTEX,
+      g_param_spec_boolean ("vertex", "Vertex AI",
+          "Use Vertex AI (project, location, access-token) instead of the "
+          "Gemini Developer API", FALSE, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_PROJECT,
+      g_param_spec_string ("project", "Vertex project",
+          "Google Cloud project for Vertex AI; empty = $GOOGLE_CLOUD_PROJECT",
+          "", rw_ready));
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Vertex location",
+          "Vertex AI location (global, us, eu or a region such as europe-west9)",
+          DEFAULT_LOCATION, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_ACCESS_TOKEN,
+      g_param_spec_string ("access-token", "Vertex access token",
+          "OAuth2 bearer token for Vertex AI (write-only, never logged)", "",
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Gemini model id, e.g. gemini-3.6-flash or gemini-2.5-pro; applies "
+          "from the next segment", DEFAULT_MODEL, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
+      g_param_spec_uint ("segment-duration", "Segment duration",
+          "Milliseconds of media per request, cut at a quiet point within a "
+          "few seconds of it; 0 = automatic (120000 for files, 10000 for live "
+          "sources)", 0, 3600000, DEFAULT_SEGMENT_DURATION, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_FPS,
+      g_param_spec_double ("fps", "Sampling frame rate",
+          "Video frames per second sent to the model (videoMetadata.fps)",
+          0.01, 24.0, DEFAULT_FPS, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MEDIA_RESOLUTION,
+      g_param_spec_enum ("media-resolution", "Media resolution",
+          "Tokens per video frame the model spends; auto = medium below 5 "
+          "minutes of media per request, low above",
+          GST_TYPE_GEMINI_MEDIA_RESOLUTION, GST_GEMINI_MEDIA_RESOLUTION_AUTO,
+          rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MAX_CONCURRENT_REQUESTS,
+      g_param_spec_uint ("max-concurrent-requests", "Max concurrent requests",
+          "Segments transcribed at once; when not live, upstream waits while "
+          "this many are in flight", 1, 64, DEFAULT_MAX_CONCURRENT, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_CONTEXT,
+      g_param_spec_string ("context", "Context",
+          "Free text added to every prompt: speaker names, vocabulary, a "
+          "description of the programme (fixes the spelling of proper nouns)",
+          "", rw_playing));
+  g_object_class_install_property (gobject_class, PROP_LANGUAGE,
+      g_param_spec_string ("language", "Language",
+          "BCP-47 language of the transcript (e.g. en, fr-FR); empty = as "
+          "spoken. Its ISO-639 part is sent downstream as the language tag",
+          "", rw_playing));
+  g_object_class_install_property (gobject_class, PROP_TEMPERATURE,
+      g_param_spec_double ("temperature", "Temperature",
+          "Sampling temperature; 0 = the most deterministic transcript", 0.0,
+          2.0, DEFAULT_TEMPERATURE, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_SEED,
+      g_param_spec_int ("seed", "Seed",
+          "Fixed sampling seed, for repeatable answers", G_MININT, G_MAXINT,
+          DEFAULT_SEED, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "Milliseconds allowed for a request on top of the segment duration "
+          "when live; past it the segment becomes a gap", 0, G_MAXUINT,
+          DEFAULT_LATENCY, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_LATENESS,
+      g_param_spec_uint ("lateness", "Lateness",
+          "Milliseconds by which to shift the output forward in time", 0,
+          G_MAXUINT, DEFAULT_LATENESS, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_MAX_RETRIES,
+      g_param_spec_uint ("max-retries", "Max retries",
+          "Retries of a failed request (429, 5xx, timeouts, network errors) "
+          "with exponential backoff before the segment becomes a gap", 0, 20,
+          DEFAULT_MAX_RETRIES, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_REQUEST_TIMEOUT,
+      g_param_spec_uint ("request-timeout", "Request timeout",
+          "Milliseconds one attempt of a request may take", 1000, 3600000,
+          DEFAULT_REQUEST_TIMEOUT, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_SIDE,
+      g_param_spec_uint ("max-video-side", "Max video side",
+          "Long side in pixels of the pictures sent (smaller input is not "
+          "upscaled)", 64, 4096, DEFAULT_MAX_VIDEO_SIDE, rw_playing));
+
+  gst_element_class_add_static_pad_template (element_class,
+      &audio_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &video_sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Gemini multimodal transcriber", "Filter/Audio/Video/Text",
+      "Transcribes audio and video into timed subtitle cues with named "
+      "speakers, read from the sound and the pictures, with Google Gemini",
+      "gst-gemini developers");
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_change_state);
+  element_class->request_new_pad =
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_request_new_pad);
+  element_class->release_pad =
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_release_pad);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_MEDIA_RESOLUTION,
+      (GstPluginAPIFlags) 0);
+  GST_DEBUG_CATEGORY_INIT (gst_gemini_transcriber_debug, "geminitranscriber",
+      0, "Gemini multimodal transcriber");
+}

@@ -1,0 +1,146 @@
+#include <gst/gst.h>
+
+#include "speaker_registry.h"
+
+using namespace gemini;
+
+static Speaker
+spk (const char *voice, const char *name, const char *company = "?",
+    const char *position = "?", const char *role = "?")
+{
+  return Speaker{voice, name, company, position, role};
+}
+
+static Utterance
+said (const char *voice)
+{
+  Utterance u;
+  u.text = "words";
+  u.voice = voice;
+  return u;
+}
+
+static void
+test_shuffled_voices_keep_ids (void)
+{
+  SpeakerRegistry reg;
+  SegmentTranscript one;
+  one.speakers = {spk ("1", "Alice Martin"), spk ("2", "Bob Stone")};
+  one.utterances = {said ("1"), said ("2")};
+  auto m1 = reg.resolve (one);
+  g_assert_cmpstr (m1["1"].c_str (), ==, "S1");
+  g_assert_cmpstr (m1["2"].c_str (), ==, "S2");
+
+  /* Next request numbers them the other way round. */
+  SegmentTranscript two;
+  two.speakers = {spk ("1", "BOB STONE"), spk ("2", "Alice  Martin"), spk ("3", "Carol Diaz")};
+  two.utterances = {said ("1"), said ("2"), said ("3")};
+  auto m2 = reg.resolve (two);
+  g_assert_cmpstr (m2["1"].c_str (), ==, "S2");
+  g_assert_cmpstr (m2["2"].c_str (), ==, "S1");
+  g_assert_cmpstr (m2["3"].c_str (), ==, "S3");
+  g_assert_cmpuint (reg.speakers ().size (), ==, 3);
+  g_assert_cmpuint (reg.find ("S1")->segments, ==, 2);
+  g_assert_cmpstr (reg.find ("S1")->info.voice.c_str (), ==, "2");
+  g_assert_cmpstr (reg.find ("S1")->info.name.c_str (), ==, "Alice Martin");
+  g_assert_null (reg.find ("S9"));
+}
+
+static void
+test_name_variants_match (void)
+{
+  SpeakerRegistry reg;
+  SegmentTranscript one;
+  one.speakers = {spk ("1", "Dr. Jane Doe"), spk ("2", "Hélène Dupont"), spk ("3", "J. Smith")};
+  reg.resolve (one);
+
+  SegmentTranscript two;
+  two.speakers = {spk ("4", "Jane Doe"), spk ("5", "helene DUPONT"), spk ("6", "John Smith"),
+      spk ("7", "Doe"), spk ("8", "Jack Doe")};
+  auto m = reg.resolve (two);
+  g_assert_cmpstr (m["4"].c_str (), ==, "S1");
+  g_assert_cmpstr (m["5"].c_str (), ==, "S2");
+  g_assert_cmpstr (m["6"].c_str (), ==, "S3");
+  /* A lone surname, or another first name with the same surname, is someone else. */
+  g_assert_cmpstr (m["7"].c_str (), ==, "S4");
+  g_assert_cmpstr (m["8"].c_str (), ==, "S5");
+}
+
+static void
+test_merges_fields (void)
+{
+  SpeakerRegistry reg;
+  SegmentTranscript one;
+  one.speakers = {spk ("1", "Alice Martin", "?", "CTO", "Host")};
+  reg.resolve (one);
+
+  SegmentTranscript two;
+  two.speakers = {spk ("3", "Alice Martin", "Acme", "?", "Panelist")};
+  reg.resolve (two);
+
+  const RegisteredSpeaker *s = reg.find ("S1");
+  g_assert_nonnull (s);
+  g_assert_cmpstr (s->info.company.c_str (), ==, "Acme");
+  g_assert_cmpstr (s->info.position.c_str (), ==, "CTO");
+  /* A value once known is kept. */
+  g_assert_cmpstr (s->info.role_in_video.c_str (), ==, "Host");
+  g_assert_cmpuint (reg.speakers ().size (), ==, 1);
+}
+
+static void
+test_unidentified_voices_get_new_ids (void)
+{
+  SpeakerRegistry reg;
+  SegmentTranscript one;
+  one.speakers = {spk ("1", "?")};
+  one.utterances = {said ("1"), said ("2")};
+  auto m1 = reg.resolve (one);
+  g_assert_cmpstr (m1["1"].c_str (), ==, "S1");
+  g_assert_cmpstr (m1["2"].c_str (), ==, "S2");
+  g_assert_cmpstr (reg.find ("S2")->info.name.c_str (), ==, "?");
+
+  SegmentTranscript two;
+  two.speakers = {spk ("1", "?"), spk ("2", "Narrator Name")};
+  two.utterances = {said ("1")};
+  auto m2 = reg.resolve (two);
+  g_assert_cmpstr (m2["1"].c_str (), ==, "S3");
+  g_assert_cmpstr (m2["2"].c_str (), ==, "S4");
+  /* Seen on screen only: registered, but it did not speak. */
+  g_assert_cmpuint (reg.find ("S4")->segments, ==, 0);
+  g_assert_cmpuint (reg.find ("S3")->segments, ==, 1);
+
+  auto known = reg.known ();
+  g_assert_cmpuint (known.size (), ==, 1);
+  g_assert_cmpstr (known[0].id.c_str (), ==, "S4");
+  g_assert_cmpstr (known[0].info.name.c_str (), ==, "Narrator Name");
+
+  reg.reset ();
+  g_assert_cmpuint (reg.speakers ().size (), ==, 0);
+}
+
+static void
+test_one_person_two_voices (void)
+{
+  SpeakerRegistry reg;
+  SegmentTranscript one;
+  one.speakers = {spk ("1", "Alice Martin"), spk ("2", "Professor Alice Martin")};
+  one.utterances = {said ("1"), said ("2")};
+  auto m = reg.resolve (one);
+  g_assert_cmpstr (m["1"].c_str (), ==, "S1");
+  g_assert_cmpstr (m["2"].c_str (), ==, "S1");
+  g_assert_cmpuint (reg.find ("S1")->segments, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, nullptr);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/speakers/shuffled-voice-ids-keep-stable-ids", test_shuffled_voices_keep_ids);
+  g_test_add_func ("/speakers/matches-titles-accents-initials", test_name_variants_match);
+  g_test_add_func ("/speakers/merges-unknown-fields-only", test_merges_fields);
+  g_test_add_func ("/speakers/unidentified-voices-get-new-ids",
+      test_unidentified_voices_get_new_ids);
+  g_test_add_func ("/speakers/two-voices-same-name-share-id", test_one_person_two_voices);
+  return g_test_run ();
+}
