@@ -277,10 +277,13 @@ SegmentEncoder::Impl::on_bus_message (GstBus *, GstMessage *msg, gpointer data)
       g_autoptr (GError) err = nullptr;
       gst_message_parse_warning (msg, &err, nullptr);
       GST_WARNING ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message);
+      gst_message_unref (msg);
       return GST_BUS_DROP;
     }
     default:
-      /* Nobody reads the rest; dropping keeps the bus queue empty. */
+      /* Nobody reads the rest; dropping keeps the bus queue empty. A sync
+       * handler that drops a message owns it. */
+      gst_message_unref (msg);
       return GST_BUS_DROP;
   }
 }

@@ -459,7 +459,6 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   st.segmenter = gemini::Segmenter (gemini::SegmenterSettings {
         segment_target (seg.settings, st.live)});
   st.segmenter.begin (start);
-  st.next_video_sample = start;
   GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " opens at %"
       GST_TIME_FORMAT, seg.seq, GST_TIME_ARGS (start));
   st.current = std::move (seg);
@@ -700,7 +699,8 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
   }
 
   /* Only frames the encoder will keep cross this point: the rest cost a
-   * timestamp comparison, never a conversion. */
+   * timestamp comparison, never a conversion. The sampling grid belongs to
+   * the video stream alone: the audio thread may open segments far ahead. */
   const double fps = st.current ? st.current->settings.fps : DEFAULT_FPS;
   const GstClockTime period = (GstClockTime) (GST_SECOND / fps);
   const GstClockTime end = rt + (GST_BUFFER_DURATION_IS_VALID (buf) ?
@@ -708,7 +708,10 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
   if (rt >= st.next_video_sample || end > st.next_video_sample) {
     st.next_video_sample = (std::max (rt, st.next_video_sample) / period + 1) *
         period;
-    if (!route_video_frame (st, rt, buf, video_driven))
+    const bool routed = route_video_frame (st, rt, buf, video_driven);
+    GST_LOG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " %s", GST_TIME_ARGS (rt),
+        routed ? "sent" : "held until the cut is known");
+    if (!routed)
       st.pending_video.emplace_back (rt, std::move (owned));
   }
   st.video_position = end;

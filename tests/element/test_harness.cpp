@@ -361,7 +361,9 @@ GST_START_TEST (test_failed_segment_is_warning_and_gap)
   Emulator emu (interview_script (short_lines (),
           R"("faults": [{"match": "generate", "nth": 1, "count": 1, "type": "http",
                "status": 500, "grpc_status": "INTERNAL", "message": "boom"}])"));
-  GstHarness *h = new_harness (emu, 1000, false, "max-retries", 0, NULL);
+  /* One request at a time, so that "the first request" is segment 0's. */
+  GstHarness *h = new_harness (emu, 1000, false, "max-retries", 0,
+      "max-concurrent-requests", 1, NULL);
   GstBus *bus = gst_bus_new ();
   gst_element_set_bus (h->element, bus);
   push_speech (h, short_lines (), 0, SHORT_SECONDS);
