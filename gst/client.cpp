@@ -930,6 +930,8 @@ ClientConfig::resolve_from_environment ()
 
   if (api_version.empty ())
     api_version = backend == Backend::Vertex ? "v1" : "v1beta";
+  if (backend == Backend::Vertex && project.empty ())
+    project = env_string ("GOOGLE_CLOUD_PROJECT");
 
   if (endpoint.empty ()) {
     if (backend == Backend::Developer) {
@@ -958,6 +960,26 @@ ClientConfig::has_credentials () const
   if (backend == Backend::Vertex)
     return !access_token.empty () || !api_key.empty ();
   return !api_key.empty ();
+}
+
+/* The Files API exists only on the Developer API: on Vertex every call
+ * fails at once, through the callback like any other error. */
+template <typename Callback>
+bool
+reject_files_api_on_vertex (const ClientConfig &config, Worker &worker, Callback &done)
+{
+  if (config.backend != Backend::Vertex)
+    return false;
+  worker.post ([done = std::move (done)] {
+    done (protocol_error ("the Files API exists only on the Gemini Developer API"));
+  });
+  return true;
+}
+
+std::string
+file_url (const ClientConfig &config, std::string_view name)
+{
+  return config.endpoint + "/" + config.api_version + "/" + normalize_file_name (name);
 }
 
 struct Client::Impl {
@@ -1173,15 +1195,11 @@ void
 Client::get_file (std::string_view name, GCancellable *cancellable, FileCallback done)
 {
   Worker &worker = impl_->worker;
-  if (config_.backend == Backend::Vertex) {
-    worker.post ([done = std::move (done)] {
-      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
-    });
+  if (reject_files_api_on_vertex (config_, worker, done))
     return;
-  }
 
   CallSpec spec;
-  spec.url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  spec.url = file_url (config_, name);
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
                    done = std::move (done)] () mutable {
     worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
@@ -1198,14 +1216,10 @@ void
 Client::wait_until_active (std::string_view name, GCancellable *cancellable, FileCallback done)
 {
   Worker &worker = impl_->worker;
-  if (config_.backend == Backend::Vertex) {
-    worker.post ([done = std::move (done)] {
-      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
-    });
+  if (reject_files_api_on_vertex (config_, worker, done))
     return;
-  }
 
-  std::string url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  std::string url = file_url (config_, name);
   worker.post ([&worker, url = std::move (url), c = ref_ptr (cancellable),
                    done = std::move (done)] () mutable {
     poll_file (worker, std::move (url), share_ref (c.get ()), std::move (done), 0);
@@ -1216,16 +1230,12 @@ void
 Client::delete_file (std::string_view name, GCancellable *cancellable, DoneCallback done)
 {
   Worker &worker = impl_->worker;
-  if (config_.backend == Backend::Vertex) {
-    worker.post ([done = std::move (done)] {
-      done (protocol_error ("the Files API exists only on the Gemini Developer API"));
-    });
+  if (reject_files_api_on_vertex (config_, worker, done))
     return;
-  }
 
   CallSpec spec;
   spec.method = "DELETE";
-  spec.url = config_.endpoint + "/" + config_.api_version + "/" + normalize_file_name (name);
+  spec.url = file_url (config_, name);
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
                    done = std::move (done)] () mutable {
     worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {

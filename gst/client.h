@@ -52,7 +52,8 @@ struct ClientConfig {
 
   /* Fills what is empty from the environment like the official SDKs:
    * GOOGLE_API_KEY wins over GEMINI_API_KEY (a warning is logged when both
-   * are set and differ), GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL, else
+   * are set and differ), GOOGLE_CLOUD_PROJECT for a Vertex project,
+   * GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL, else
    * the public hosts (Vertex: global -> aiplatform.googleapis.com, us/eu ->
    * aiplatform.{loc}.rep.googleapis.com, region -> {loc}-aiplatform...). */
   void resolve_from_environment ();

@@ -1,6 +1,7 @@
 #include "prompt.h"
 
 #include <mutex>
+#include <vector>
 
 #include "timecode.h"
 
@@ -59,33 +60,59 @@ sanitize_context (std::string_view text)
 }
 
 void
-add_string_property (JsonBuilder *b, const char *name)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "STRING");
-  json_builder_end_object (b);
-}
-
-void
-add_integer_property (JsonBuilder *b, const char *name)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "INTEGER");
-  json_builder_end_object (b);
-}
-
-void
-add_string_array (JsonBuilder *b, const char *name, std::initializer_list<const char *> values)
+add_string_array (JsonBuilder *b, const char *name, const std::vector<const char *> &values)
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_array (b);
   for (const char *v : values)
     json_builder_add_string_value (b, v);
   json_builder_end_array (b);
+}
+
+struct Column {
+  const char *name;
+  const char *type;            /* OpenAPI type, upper case */
+  bool required;
+};
+
+/* An OBJECT schema whose properties come in `columns` order, both in
+ * `properties` and in `propertyOrdering`. */
+void
+add_object_schema (JsonBuilder *b, std::initializer_list<Column> columns)
+{
+  std::vector<const char *> order, required;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "OBJECT");
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+  for (const Column &c : columns) {
+    json_builder_set_member_name (b, c.name);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, c.type);
+    json_builder_end_object (b);
+    order.push_back (c.name);
+    if (c.required)
+      required.push_back (c.name);
+  }
+  json_builder_end_object (b);
+  add_string_array (b, "required", required);
+  add_string_array (b, "propertyOrdering", order);
+  json_builder_end_object (b);
+}
+
+/* A table: an ARRAY of rows, each row an OBJECT with these columns. */
+void
+add_table_property (JsonBuilder *b, const char *name, std::initializer_list<Column> columns)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "ARRAY");
+  json_builder_set_member_name (b, "items");
+  add_object_schema (b, columns);
+  json_builder_end_object (b);
 }
 
 }  // namespace
@@ -176,49 +203,13 @@ transcript_response_schema ()
   json_builder_add_string_value (b, "OBJECT");
   json_builder_set_member_name (b, "properties");
   json_builder_begin_object (b);
-
-  json_builder_set_member_name (b, "task1_transcripts");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "ARRAY");
-  json_builder_set_member_name (b, "items");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "OBJECT");
-  json_builder_set_member_name (b, "properties");
-  json_builder_begin_object (b);
-  add_string_property (b, "start");
-  add_string_property (b, "end");
-  add_string_property (b, "text");
-  add_integer_property (b, "voice");
-  json_builder_end_object (b);
-  add_string_array (b, "required", {"start", "text", "voice"});
-  add_string_array (b, "propertyOrdering", {"start", "end", "text", "voice"});
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-
-  json_builder_set_member_name (b, "task2_speakers");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "ARRAY");
-  json_builder_set_member_name (b, "items");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "OBJECT");
-  json_builder_set_member_name (b, "properties");
-  json_builder_begin_object (b);
-  add_integer_property (b, "voice");
-  add_string_property (b, "name");
-  add_string_property (b, "company");
-  add_string_property (b, "position");
-  add_string_property (b, "role_in_video");
-  json_builder_end_object (b);
-  add_string_array (b, "required", {"voice", "name", "company", "position", "role_in_video"});
-  add_string_array (b, "propertyOrdering",
-      {"voice", "name", "company", "position", "role_in_video"});
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-
+  add_table_property (b, "task1_transcripts", {
+        {"start", "STRING", true}, {"end", "STRING", false},
+        {"text", "STRING", true}, {"voice", "INTEGER", true}});
+  add_table_property (b, "task2_speakers", {
+        {"voice", "INTEGER", true}, {"name", "STRING", true},
+        {"company", "STRING", true}, {"position", "STRING", true},
+        {"role_in_video", "STRING", true}});
   json_builder_end_object (b);
   add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
   add_string_array (b, "propertyOrdering", {"task1_transcripts", "task2_speakers"});

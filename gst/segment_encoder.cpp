@@ -431,7 +431,7 @@ SegmentEncoder::Impl::stop ()
   gst_bus_set_sync_handler (bus.get (), nullptr, nullptr, nullptr);
 }
 
-SegmentEncoder::SegmentEncoder () : impl_ (std::make_unique<Impl> ()) {}
+SegmentEncoder::SegmentEncoder (Key) : impl_ (std::make_unique<Impl> ()) {}
 
 SegmentEncoder::~SegmentEncoder () = default;
 
@@ -446,7 +446,7 @@ SegmentEncoder::create (const EncoderSettings &settings, GstCaps *audio_caps,
   if (video_caps != nullptr && !(settings.fps > 0.0 && settings.fps <= 24.0))
     return Error::make (Error::Kind::Media, "video sampling fps must be in (0, 24]");
 
-  std::unique_ptr<SegmentEncoder> enc (new SegmentEncoder ());
+  auto enc = std::make_unique<SegmentEncoder> (Key{});
   Impl &d = *enc->impl_;
   d.settings = settings;
   d.pipeline.reset (GST_ELEMENT (gst_object_ref_sink (gst_pipeline_new ("gemini-encoder"))));

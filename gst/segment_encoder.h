@@ -57,8 +57,14 @@ public:
   /* Aborts encoding (flush / state change); finish() is not called after. */
   void cancel ();
 
+  /* Only create() can make the key: construct through it. */
+  class Key {
+    friend class SegmentEncoder;
+    Key () = default;
+  };
+  explicit SegmentEncoder (Key);
+
 private:
-  SegmentEncoder ();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

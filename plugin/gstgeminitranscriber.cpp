@@ -237,6 +237,10 @@ struct Private {
 
 }  // namespace
 
+/* Lives in the instance's private area (G_ADD_PRIVATE): constructed with
+ * placement new in _init, destroyed in _finalize. */
+typedef Private GstGeminiTranscriberPrivate;
+
 struct _GstGeminiTranscriber {
   GstElement parent;
   GstPad *audio_sink;
@@ -306,7 +310,8 @@ gst_gemini_media_resolution_get_type (void)
 }
 
 #define gst_gemini_transcriber_parent_class parent_class
-G_DEFINE_TYPE (GstGeminiTranscriber, gst_gemini_transcriber, GST_TYPE_ELEMENT);
+G_DEFINE_TYPE_WITH_PRIVATE (GstGeminiTranscriber, gst_gemini_transcriber,
+    GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE (geminitranscriber, "geminitranscriber",
     GST_RANK_NONE, GST_TYPE_GEMINI_TRANSCRIBER);
 
@@ -1827,14 +1832,14 @@ static void
 gst_gemini_transcriber_finalize (GObject * object)
 {
   auto self = GST_GEMINI_TRANSCRIBER (object);
-  delete self->priv;
+  self->priv->~Private ();
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
 gst_gemini_transcriber_init (GstGeminiTranscriber * self)
 {
-  self->priv = new Private ();
+  self->priv = new (gst_gemini_transcriber_get_instance_private (self)) Private ();
   gst_segment_init (&self->priv->state.in_segment, GST_FORMAT_TIME);
   gst_segment_init (&self->priv->state.video_segment, GST_FORMAT_TIME);
   gst_segment_init (&self->priv->out.segment, GST_FORMAT_TIME);

@@ -31,7 +31,7 @@ void
 clear_env ()
 {
   for (const char *name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL",
-           "GOOGLE_VERTEX_BASE_URL"})
+           "GOOGLE_VERTEX_BASE_URL", "GOOGLE_CLOUD_PROJECT"})
     g_unsetenv (name);
 }
 
@@ -125,6 +125,14 @@ test_vertex_hosts ()
   v.access_token = "token";
   v.resolve_from_environment ();
   g_assert_cmpstr (v.endpoint.c_str (), ==, "http://127.0.0.1:1234");
+
+  /* Like the SDKs, the project may come from the environment. */
+  g_setenv ("GOOGLE_CLOUD_PROJECT", "env-project", TRUE);
+  ClientConfig from_env;
+  from_env.backend = Backend::Vertex;
+  from_env.access_token = "token";
+  from_env.resolve_from_environment ();
+  g_assert_cmpstr (from_env.project.c_str (), ==, "env-project");
   clear_env ();
 }
 

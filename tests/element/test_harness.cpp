@@ -77,6 +77,18 @@ wait_for_requests (const Emulator &emu, guint n, guint timeout_ms = 20000)
   return false;
 }
 
+/* Not live, 1.25 s of tone pushed: the first segment is cut and its
+ * request is at the emulator (which, scripted to stall, never answers). */
+GstHarness *
+harness_with_request_in_flight (const Emulator &emu)
+{
+  GstHarness *h = new_harness (emu, 1000, false, NULL);
+  const std::vector<ScriptLine> tone = {{0.0, 10.0, "alice", "Hello."}};
+  push_speech (h, tone, 0, 1.5);
+  fail_unless (wait_for_requests (emu, 1));
+  return h;
+}
+
 /* Pulls events until one of `type`, dropping the others into `seen`. */
 GstEvent *
 pull_event_of_type (GstHarness *h, GstEventType type,
@@ -313,10 +325,7 @@ GST_START_TEST (test_flush_cancels_request)
 {
   Emulator emu (interview_script (short_lines (),
           R"("faults": [{"match": "generate", "type": "stall"}])"));
-  GstHarness *h = new_harness (emu, 1000, false, NULL);
-  const std::vector<ScriptLine> tone = {{0.0, 10.0, "alice", "Hello."}};
-  push_speech (h, tone, 0, 1.5);
-  fail_unless (wait_for_requests (emu, 1));
+  GstHarness *h = harness_with_request_in_flight (emu);
 
   const gint64 t0 = g_get_monotonic_time ();
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
@@ -342,10 +351,7 @@ GST_START_TEST (test_playing_to_null_mid_request)
 {
   Emulator emu (interview_script (short_lines (),
           R"("faults": [{"match": "generate", "type": "stall"}])"));
-  GstHarness *h = new_harness (emu, 1000, false, NULL);
-  const std::vector<ScriptLine> tone = {{0.0, 10.0, "alice", "Hello."}};
-  push_speech (h, tone, 0, 1.5);
-  fail_unless (wait_for_requests (emu, 1));
+  GstHarness *h = harness_with_request_in_flight (emu);
 
   const gint64 t0 = g_get_monotonic_time ();
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_NULL),
