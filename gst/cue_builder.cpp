@@ -345,19 +345,14 @@ CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime l
   }
 
   /* Place the cues: long enough to read, within [min, max], never past the
-   * next cue's start nor the limit. */
-  /* A cue planned at the very end still gets its moment, taken from before. */
-  auto placed = [&] (GstClockTime t) {
-    if (!GST_CLOCK_TIME_IS_VALID (limit) || t + opts_.min_duration <= limit)
-      return t;
-    return std::min (t, limit > opts_.min_duration ? limit - opts_.min_duration : 0);
-  };
-
+   * next cue's start. A cue keeps the time the model gave it, even right at
+   * the end of the segment: it may then run past `limit` by less than
+   * min_duration rather than be moved earlier than the words or dropped. */
   std::vector<Cue> cues;
   GstClockTime prev_end = 0;
   for (gsize i = 0; i < planned.size (); i++) {
     Planned &p = planned[i];
-    GstClockTime pts = std::max (placed (p.pts), prev_end);
+    GstClockTime pts = std::max (p.pts, prev_end);
 
     GstClockTime reading = opts_.max_chars_per_second > 0
         ? static_cast<GstClockTime> (p.chars / opts_.max_chars_per_second * GST_SECOND)
@@ -365,15 +360,10 @@ CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime l
     GstClockTime want = std::clamp (std::max (reading, p.slot), opts_.min_duration,
         std::max (opts_.max_duration, opts_.min_duration));
     GstClockTime end = pts + want;
-    if (i + 1 < planned.size () && placed (planned[i + 1].pts) > pts)
-      end = std::min (end, placed (planned[i + 1].pts));
+    if (i + 1 < planned.size () && planned[i + 1].pts > pts)
+      end = std::min (end, planned[i + 1].pts);
     if (GST_CLOCK_TIME_IS_VALID (limit))
-      end = std::min (end, limit);
-    if (end <= pts) {
-      GST_DEBUG ("no room for cue \"%s\" before %" GST_TIME_FORMAT ", dropped",
-          p.text.c_str (), GST_TIME_ARGS (limit));
-      continue;
-    }
+      end = std::min (end, std::max (limit, pts + opts_.min_duration));
 
     Cue cue;
     cue.pts = pts;

@@ -45,7 +45,9 @@ public:
   explicit CueBuilder (CueOptions opts = {}) : opts_ (opts) {}
 
   /* Cues for one segment's utterances (in order). `limit` is where the
-   * segment ends: no cue extends past it. */
+   * segment ends: a cue runs past it only when it starts so close to it
+   * that it would otherwise be shown for less than min_duration. No text is
+   * ever dropped and no cue starts earlier than its words. */
   std::vector<Cue> build (const std::vector<TimedUtterance> &utterances, GstClockTime limit);
   void reset () { last_speaker_.clear (); }
 
