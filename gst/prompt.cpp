@@ -138,8 +138,10 @@ build_prompt (const PromptOptions &opts)
     p += ", and the clip ends at " + format_timecode (opts.clip_duration);
   p += ".\n\n";
 
-  p += "Generate a JSON object with keys `task1_transcripts` and `task2_speakers` "
-      "for the following tasks.\n\n";
+  p += "Generate a JSON object with keys `language`, `task1_transcripts` and "
+      "`task2_speakers` for the following tasks.\n\n";
+  p += "**Language** - Set `language` to the ISO 639-1 code of the main language "
+      "spoken in the clip (for example `en`).\n\n";
 
   p += "**Task 1 - Transcripts**\n";
   if (opts.has_video)
@@ -203,6 +205,11 @@ transcript_response_schema ()
   json_builder_add_string_value (b, "OBJECT");
   json_builder_set_member_name (b, "properties");
   json_builder_begin_object (b);
+  json_builder_set_member_name (b, "language");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "STRING");
+  json_builder_end_object (b);
   add_table_property (b, "task1_transcripts", {
         {"start", "STRING", true}, {"end", "STRING", false},
         {"text", "STRING", true}, {"voice", "INTEGER", true}});
@@ -212,7 +219,7 @@ transcript_response_schema ()
         {"role_in_video", "STRING", true}});
   json_builder_end_object (b);
   add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
-  add_string_array (b, "propertyOrdering", {"task1_transcripts", "task2_speakers"});
+  add_string_array (b, "propertyOrdering", {"language", "task1_transcripts", "task2_speakers"});
   json_builder_end_object (b);
 
   return GPtr<JsonNode> (json_builder_get_root (b));

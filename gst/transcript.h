@@ -31,6 +31,9 @@ struct Speaker {
 struct SegmentTranscript {
   std::vector<Utterance> utterances;
   std::vector<Speaker> speakers;
+  /* ISO-639 code of the main language spoken, as the model reported it;
+   * empty when it gave none. */
+  std::string language;
   /* What the parser had to repair, one line each ("timecode 07:12 beyond
    * segment end, clamped"); posted in the gemini-segment message. */
   std::vector<std::string> repairs;

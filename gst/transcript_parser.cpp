@@ -258,8 +258,40 @@ key_role (std::string_view key)
 struct Extracted {
   std::vector<RawUtterance> rows;
   std::vector<Speaker> speakers;
+  std::string language;
   bool recognized = false;           /* found a table, even an empty one */
 };
+
+/* "en", "EN", "en-US", "fra" -> the primary ISO-639 subtag in lower case;
+ * anything else (a language name, garbage) -> "". */
+std::string
+normalize_language (std::string_view value)
+{
+  std::string code;
+  for (char c : value.substr (0, value.find_first_of ("-_"))) {
+    if (!g_ascii_isalpha (c))
+      return {};
+    code += g_ascii_tolower (c);
+  }
+  return code.size () == 2 || code.size () == 3 ? code : std::string ();
+}
+
+/* The language comes first in the answer, so a cut answer still has it
+ * even when the JSON around it cannot be parsed. */
+std::string
+scan_language (std::string_view text)
+{
+  gsize key = text.find ("\"language\"");
+  if (key == std::string_view::npos)
+    return {};
+  gsize open = text.find_first_not_of (" \t\r\n:", key + 10);
+  if (open == std::string_view::npos || text[open] != '"')
+    return {};
+  gsize close = text.find ('"', open + 1);
+  if (close == std::string_view::npos)
+    return {};
+  return normalize_language (text.substr (open + 1, close - open - 1));
+}
 
 void
 extract_array (JsonNode *node, Role role, Extracted &out)
@@ -296,6 +328,11 @@ extract_tree (JsonNode *root, Extracted &out)
   JsonNode *value;
   json_object_iter_init (&iter, json_node_get_object (root));
   while (json_object_iter_next (&iter, &key, &value)) {
+    if (g_ascii_strcasecmp (key, "language") == 0 && JSON_NODE_HOLDS_VALUE (value)
+        && json_node_get_value_type (value) == G_TYPE_STRING) {
+      out.language = normalize_language (json_node_get_string (value));
+      continue;
+    }
     Role role = key_role (key);
     if (role == Role::None)
       continue;
@@ -655,6 +692,7 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     return Error::make (Error::Kind::Protocol, "answer holds no transcript table");
 
   SegmentTranscript out;
+  out.language = !ex.language.empty () ? ex.language : scan_language (clean);
   out.truncated = ctx.truncated || salvaged;
   if (salvaged) {
     repairs.add ("salvage", "answer cut: kept " + std::to_string (ex.rows.size ())

@@ -221,6 +221,7 @@ struct OutputState {
   gemini::SpeakerRegistry registry;
   gemini::CueBuilder cues;
   std::string current_speaker;
+  std::string spoken_language;       /* as the model reported it */
 };
 
 struct Private {
@@ -937,6 +938,15 @@ make_tag_list (const std::string & language, const gemini::RegisteredSpeaker *
   return tags;
 }
 
+/* The `language` property when set (the transcript is written in it),
+ * else the language the model heard. */
+static std::string
+output_language (GstGeminiTranscriber * self, const OutputState & out)
+{
+  std::string language = settings_snapshot (self).language;
+  return language.empty ()? out.spoken_language : language;
+}
+
 static bool
 send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
 {
@@ -953,7 +963,7 @@ send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
     out.segment = st.in_segment;
     seqnum = st.segment_seqnum;
   }
-  language = settings_snapshot (self).language;
+  language = output_language (self, out);
 
   /* A derived id, as a demuxer would make: one upstream stream split in two. */
   gchar *id = stream_id.empty ()?
@@ -1087,6 +1097,7 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "utterances", G_TYPE_UINT, (guint) o.transcript.utterances.size (),
       "cues", G_TYPE_UINT, n_cues,
       "truncated", G_TYPE_BOOLEAN, o.transcript.truncated,
+      "language", G_TYPE_STRING, o.transcript.language.c_str (),
       "prompt-tokens", G_TYPE_INT64, o.usage.prompt_tokens,
       "candidates-tokens", G_TYPE_INT64, o.usage.candidates_tokens,
       "cached-tokens", G_TYPE_INT64, o.usage.cached_tokens,
@@ -1141,7 +1152,7 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
     out.current_speaker = cue.speaker_id;
     const std::string label = sp->info.identified ()? sp->info.name : sp->id;
     gst_pad_push_event (self->src, gst_event_new_tag (make_tag_list
-            (settings_snapshot (self).language, sp)));
+            (output_language (self, out), sp)));
     gst_pad_push_event (self->src,
         gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
             gst_structure_new ("rstranscribe/speaker-change",
@@ -1191,6 +1202,14 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
   std::vector<gemini::Cue> cues;
 
   if (o.status == Status::Ok) {
+    if (!o.transcript.language.empty ()
+        && o.transcript.language != out.spoken_language) {
+      out.spoken_language = o.transcript.language;
+      const gemini::RegisteredSpeaker *sp =
+          out.registry.find (out.current_speaker);
+      gst_pad_push_event (self->src,
+          gst_event_new_tag (make_tag_list (output_language (self, out), sp)));
+    }
     const size_t known_before = out.registry.known ().size ();
     ids = out.registry.resolve (o.transcript);
 
@@ -1373,6 +1392,7 @@ reset_output (OutputState & out)
   out.registry.reset ();
   out.cues.reset ();
   out.current_speaker.clear ();
+  out.spoken_language.clear ();
 }
 
 static bool

@@ -151,6 +151,40 @@ GST_START_TEST (test_sticky_events_precede_data)
 }
 GST_END_TEST;
 
+/* Without the `language` property the tag follows what the model heard. */
+GST_START_TEST (test_spoken_language_becomes_the_language_tag)
+{
+  Emulator emu (interview_script (short_lines ()));
+  GstHarness *h = new_harness (emu, 1000, false, NULL);
+  push_speech (h, short_lines (), 0, SHORT_SECONDS);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  bool first_tag = true;
+  std::string language;
+  while (GstEvent *ev = gst_harness_pull_event (h)) {
+    const GstEventType type = GST_EVENT_TYPE (ev);
+    if (type == GST_EVENT_TAG) {
+      GstTagList *tags;
+      gchar *code = nullptr;
+      gst_event_parse_tag (ev, &tags);
+      const bool has_code = gst_tag_list_get_string (tags, GST_TAG_LANGUAGE_CODE, &code);
+      /* Nothing is known before the first answer. */
+      if (first_tag)
+        fail_if (has_code);
+      else if (has_code)
+        language = code;
+      g_free (code);
+      first_tag = false;
+    }
+    gst_event_unref (ev);
+    if (type == GST_EVENT_EOS)
+      break;
+  }
+  fail_unless_equals_string (language.c_str (), "en");
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_speaker_change_events_and_meta)
 {
   Emulator emu (interview_script (short_lines ()));
@@ -466,6 +500,7 @@ geminitranscriber_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_sticky_events_precede_data);
+  tcase_add_test (tc, test_spoken_language_becomes_the_language_tag);
   tcase_add_test (tc, test_speaker_change_events_and_meta);
   tcase_add_test (tc, test_live_latency_query);
   tcase_add_test (tc, test_live_gap_on_deadline);

@@ -285,6 +285,7 @@ struct Script {
   gint64 max_inline_bytes = kDefaultMaxInlineBytes;
   bool has_transcript = false;
   bool shuffle_voices = false;
+  std::string language = "en";       /* "" = the answer has no language field */
   std::vector<Speaker> speakers;
   std::vector<Utterance> utterances;
   std::vector<std::string> responses;
@@ -338,6 +339,7 @@ parse_script (std::string_view text, std::string *error)
     s.has_transcript = true;
     s.shuffle_voices = json_object_get_boolean_member_with_default (to,
         "shuffle_voices", FALSE);
+    s.language = json_object_get_string_member_with_default (to, "language", "en");
     if (JsonNode *sp = json_object_get_member (to, "speakers");
         sp && JSON_NODE_HOLDS_ARRAY (sp)) {
       JsonArray *a = json_node_get_array (sp);
@@ -1128,6 +1130,8 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
   };
 
   GPtr<JsonObject> root (json_object_new ());
+  if (!s.language.empty ())
+    json_object_set_string_member (root.get (), "language", s.language.c_str ());
   JsonArray *lines = json_array_new ();
   for (const Utterance *u : heard) {
     JsonObject *o = json_object_new ();

@@ -433,7 +433,7 @@ test_timeline_answer_with_shuffled_voices ()
   g_assert_cmpuint (a.status, ==, 200);
   std::string text = answer_text (a);
   g_assert_cmpstr (text.c_str (), ==,
-      "{\"task1_transcripts\":["
+      "{\"language\":\"en\",\"task1_transcripts\":["
       "{\"start\":\"00:01\",\"end\":\"00:03\",\"text\":\"Hi.\",\"voice\":1},"
       "{\"start\":\"00:02\",\"end\":\"00:05\",\"text\":\"Hello.\",\"voice\":2}"
       "],\"task2_speakers\":["

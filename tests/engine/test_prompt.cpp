@@ -128,6 +128,7 @@ test_known_speakers_and_context (void)
 
 static const char *EXPECTED_SCHEMA =
     "{\"type\":\"OBJECT\",\"properties\":{"
+    "\"language\":{\"type\":\"STRING\"},"
     "\"task1_transcripts\":{\"type\":\"ARRAY\",\"items\":{\"type\":\"OBJECT\",\"properties\":{"
     "\"start\":{\"type\":\"STRING\"},\"end\":{\"type\":\"STRING\"},"
     "\"text\":{\"type\":\"STRING\"},\"voice\":{\"type\":\"INTEGER\"}},"
@@ -140,7 +141,7 @@ static const char *EXPECTED_SCHEMA =
     "\"required\":[\"voice\",\"name\",\"company\",\"position\",\"role_in_video\"],"
     "\"propertyOrdering\":[\"voice\",\"name\",\"company\",\"position\",\"role_in_video\"]}}},"
     "\"required\":[\"task1_transcripts\",\"task2_speakers\"],"
-    "\"propertyOrdering\":[\"task1_transcripts\",\"task2_speakers\"]}";
+    "\"propertyOrdering\":[\"language\",\"task1_transcripts\",\"task2_speakers\"]}";
 
 static void
 test_schema_shape (void)

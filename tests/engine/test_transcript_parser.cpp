@@ -138,6 +138,22 @@ test_control_characters (void)
 /* Cut the sample at every byte: the complete rows before the cut are kept,
  * in order, and nothing else. */
 static void
+test_language (void)
+{
+  std::string with_language = std::string ("{\"language\": \"EN-us\",") + (SAMPLE + 1);
+  g_assert_cmpstr (parse_ok (with_language).language.c_str (), ==, "en");
+  /* The language comes first: a cut answer still tells it. */
+  std::string cut = with_language.substr (0, with_language.find ("Thanks"));
+  auto truncated = parse_ok (cut);
+  g_assert_true (truncated.truncated);
+  g_assert_cmpstr (truncated.language.c_str (), ==, "en");
+  /* Not a code: ignored, never guessed. */
+  std::string name = std::string ("{\"language\": \"English\",") + (SAMPLE + 1);
+  g_assert_cmpstr (parse_ok (name).language.c_str (), ==, "");
+  g_assert_cmpstr (parse_ok (SAMPLE).language.c_str (), ==, "");
+}
+
+static void
 test_salvage_at_every_offset (void)
 {
   const std::string full = SAMPLE;
@@ -450,6 +466,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, nullptr);
   gst_init (&argc, &argv);
+  g_test_add_func ("/parser/language-code-even-when-cut", test_language);
   g_test_add_func ("/parser/reads-clean-answer", test_clean_answer);
   g_test_add_func ("/parser/skips-fences-and-prose", test_fences_and_prose);
   g_test_add_func ("/parser/accepts-bare-array-and-key-cases", test_top_level_array_and_key_cases);
