@@ -83,9 +83,9 @@ constexpr guint DEFAULT_REQUEST_TIMEOUT = 120000;
 constexpr guint DEFAULT_MAX_VIDEO_SIDE = 768;
 constexpr const char *DEFAULT_LOCATION = "global";
 
-/* Raw media bytes above which a segment goes through the Files API: base64
- * grows it by 4/3 and the whole request must stay under 20 MB. */
-constexpr gsize INLINE_LIMIT = 14 * 1024 * 1024;
+/* Encoded media bytes above which a segment goes through the Files API:
+ * base64 grows it by 4/3 and the whole request must stay under 20 MB. */
+constexpr guint DEFAULT_MAX_INLINE_BYTES = 14 * 1024 * 1024;
 /* Live: how long a cut segment may wait for a lagging video stream to pass
  * its end before it is sent without the missing frames. Not live, video
  * always comes (or ends), so the segment waits for it. */
@@ -115,6 +115,7 @@ struct Settings {
   guint max_retries = DEFAULT_MAX_RETRIES;
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
   guint max_video_side = DEFAULT_MAX_VIDEO_SIDE;
+  guint max_inline_bytes = DEFAULT_MAX_INLINE_BYTES;
 };
 
 /* A stretch of input, in running time, that becomes one request. */
@@ -272,6 +273,7 @@ enum {
   PROP_MAX_RETRIES,
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_VIDEO_SIDE,
+  PROP_MAX_INLINE_BYTES,
 };
 
 static GstStaticPadTemplate audio_sink_template =
@@ -778,7 +780,7 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   media.mime_type = encoded->mime_type;
   media.fps = s.fps;
   std::string uploaded_name;
-  if (out.media_bytes <= INLINE_LIMIT) {
+  if (out.media_bytes <= s.max_inline_bytes) {
     media.inline_data = std::move (encoded->data);
   } else {
     gchar *display = g_strdup_printf ("gst-gemini segment %" G_GUINT64_FORMAT,
@@ -1807,6 +1809,7 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
     case PROP_MAX_RETRIES: s.max_retries = g_value_get_uint (value); break;
     case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint (value); break;
     case PROP_MAX_VIDEO_SIDE: s.max_video_side = g_value_get_uint (value); break;
+    case PROP_MAX_INLINE_BYTES: s.max_inline_bytes = g_value_get_uint (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1842,6 +1845,7 @@ gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
     case PROP_MAX_RETRIES: g_value_set_uint (value, s.max_retries); break;
     case PROP_REQUEST_TIMEOUT: g_value_set_uint (value, s.request_timeout); break;
     case PROP_MAX_VIDEO_SIDE: g_value_set_uint (value, s.max_video_side); break;
+    case PROP_MAX_INLINE_BYTES: g_value_set_uint (value, s.max_inline_bytes); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1989,6 +1993,12 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
       g_param_spec_uint ("max-video-side", "Max video side",
           "Long side in pixels of the pictures sent (smaller input is not "
           "upscaled)", 64, 4096, DEFAULT_MAX_VIDEO_SIDE, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MAX_INLINE_BYTES,
+      g_param_spec_uint ("max-inline-bytes", "Max inline bytes",
+          "Largest encoded segment sent inside the request (base64); larger "
+          "ones are uploaded with the Files API first and deleted after use. "
+          "0 = always upload", 0, DEFAULT_MAX_INLINE_BYTES, DEFAULT_MAX_INLINE_BYTES,
+          rw_playing));
 
   gst_element_class_add_static_pad_template (element_class,
       &audio_sink_template);

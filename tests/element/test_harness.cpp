@@ -240,6 +240,45 @@ GST_START_TEST (test_speaker_change_events_and_meta)
 }
 GST_END_TEST;
 
+/* Segments too large to inline are uploaded, used by reference, deleted. */
+GST_START_TEST (test_files_api_when_over_the_inline_limit)
+{
+  Emulator emu (interview_script (short_lines ()));
+  GstHarness *h = new_harness (emu, 1000, false, "max-inline-bytes", 0,
+      "max-concurrent-requests", 1, NULL);
+  push_speech (h, short_lines (), 0, SHORT_SECONDS);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
+  fail_unless (eos != nullptr);
+  gst_event_unref (eos);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), short_lines ().size ());
+
+  GPtr<JsonNode> log = emu.log ();
+  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log.get ()),
+      "requests");
+  std::vector<std::string> kinds;
+  for (guint i = 0; i < json_array_get_length (reqs); i++)
+    kinds.push_back (json_object_get_string_member (
+            json_array_get_object_element (reqs, i), "kind"));
+  auto count = [&](const char *k) {
+    return std::count (kinds.begin (), kinds.end (), std::string (k));
+  };
+  const auto generates = generate_requests (log.get ());
+  fail_unless (generates.size () >= 2);
+  fail_unless_equals_int (count ("upload_start"), generates.size ());
+  fail_unless_equals_int (count ("file_delete"), generates.size ());
+  fail_unless (count ("file_get") >= (long) generates.size ());
+  for (JsonObject *r : generates) {
+    JsonObject *part = json_array_get_object_element (json_object_get_array_member (
+            json_array_get_object_element (json_object_get_array_member (
+                    json_object_get_object_member (r, "body"), "contents"), 0),
+            "parts"), 0);
+    fail_unless (json_object_has_member (part, "fileData"));
+  }
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_live_latency_query)
 {
   Emulator emu;
@@ -502,6 +541,7 @@ geminitranscriber_suite (void)
   tcase_add_test (tc, test_sticky_events_precede_data);
   tcase_add_test (tc, test_spoken_language_becomes_the_language_tag);
   tcase_add_test (tc, test_speaker_change_events_and_meta);
+  tcase_add_test (tc, test_files_api_when_over_the_inline_limit);
   tcase_add_test (tc, test_live_latency_query);
   tcase_add_test (tc, test_live_gap_on_deadline);
   tcase_add_test (tc, test_nonlive_backpressure_at_in_flight_limit);
