@@ -870,6 +870,14 @@ worker_loop (GstGeminiTranscriber * self)
 
     Segment seg = std::move (st.jobs.front ());
     st.jobs.pop_front ();
+    /* Live: a segment whose deadline already passed is a gap downstream;
+     * its answer would be dropped, so it is not worth a request. */
+    if (seg.seq < st.next_out) {
+      GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " given up before "
+          "its request", seg.seq);
+      seg.encoder->cancel ();
+      continue;
+    }
     const guint64 epoch = st.epoch;
     GPtr<GCancellable> cancellable = gemini::ref_ptr (st.cancellable.get ());
     std::vector<gemini::KnownSpeaker> known = st.known_speakers;

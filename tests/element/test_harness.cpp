@@ -336,6 +336,41 @@ GST_START_TEST (test_live_gap_on_deadline)
 }
 GST_END_TEST;
 
+/* A segment that missed its deadline while waiting for a worker is never
+ * sent: its gap is already downstream. */
+GST_START_TEST (test_live_late_segment_is_not_sent)
+{
+  Emulator emu (interview_script (short_lines (),
+          R"("faults": [{"match": "generate", "type": "stall"}])"));
+  GstHarness *h = new_harness (emu, 1000, true, "max-concurrent-requests", 1,
+      "request-timeout", 1000, "max-retries", 0, NULL);
+  gst_harness_use_testclock (h);
+  gst_harness_set_time (h, 0);
+
+  /* Two segments cut (at 1.3 s and 2.6 s); the first one's request stalls
+   * and holds the only worker. */
+  const std::vector<ScriptLine> tone = {{0.0, 10.0, "alice", "Hello."}};
+  push_speech (h, tone, 0, 2.8);
+  fail_unless (wait_for_requests (emu, 1));
+
+  /* Both deadlines pass before the stalled request times out. */
+  gst_harness_set_time (h, 5 * GST_SECOND);
+  guint gaps = 0;
+  while (gaps < 2) {
+    GstEvent *gap = pull_event_of_type (h, GST_EVENT_GAP);
+    fail_unless (gap != nullptr);
+    gst_event_unref (gap);
+    gaps++;
+  }
+  /* The worker is free again after the 1 s timeout; the late segment must
+   * not be sent then. */
+  g_usleep (1500000);
+  GPtr<JsonNode> log = emu.log ();
+  fail_unless_equals_int (generate_requests (log.get ()).size (), 1);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_nonlive_backpressure_at_in_flight_limit)
 {
   Emulator emu (interview_script (short_lines (),
@@ -544,6 +579,7 @@ geminitranscriber_suite (void)
   tcase_add_test (tc, test_files_api_when_over_the_inline_limit);
   tcase_add_test (tc, test_live_latency_query);
   tcase_add_test (tc, test_live_gap_on_deadline);
+  tcase_add_test (tc, test_live_late_segment_is_not_sent);
   tcase_add_test (tc, test_nonlive_backpressure_at_in_flight_limit);
   tcase_add_test (tc, test_eos_drains_requests_in_flight);
   tcase_add_test (tc, test_flush_cancels_request);
