@@ -130,14 +130,19 @@ member_ci (JsonObject *obj, const char *name)
   return nullptr;
 }
 
+/* Valid UTF-8 even when the answer was not: escapes such as a lone
+ * surrogate (\udce9) decode to bytes that are not UTF-8, after the whole
+ * text was already made valid. */
 std::optional<std::string>
 node_string (JsonNode *node)
 {
   if (!node || !JSON_NODE_HOLDS_VALUE (node))
     return std::nullopt;
   switch (json_node_get_value_type (node)) {
-    case G_TYPE_STRING:
-      return std::string (json_node_get_string (node));
+    case G_TYPE_STRING: {
+      GPtr<gchar> valid (g_utf8_make_valid (json_node_get_string (node), -1));
+      return std::string (valid.get ());
+    }
     case G_TYPE_INT64:
       return std::to_string (json_node_get_int (node));
     case G_TYPE_DOUBLE: {

@@ -178,6 +178,8 @@ struct State {
   GstSegment in_segment;
   bool have_segment = false;
   GstSegment video_segment;
+  bool have_video_segment = false;
+  guint32 video_segment_seqnum = GST_SEQNUM_INVALID;
   std::string upstream_stream_id;
   guint group_id = 0;
   bool have_group_id = false;
@@ -749,6 +751,19 @@ post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
       ("%s", e.describe ().c_str ()));
 }
 
+/* Uploaded media is only needed for its one request; files would
+ * otherwise count against the project's storage for 48 hours. Not
+ * cancellable: it must happen even when the request was cancelled. */
+static void
+delete_uploaded_file (GstGeminiTranscriber * self, gemini::Client & client,
+    const std::string & name)
+{
+  auto del = client.delete_file_sync (name, nullptr);
+  if (!del)
+    GST_INFO_OBJECT (self, "could not delete %s: %s", name.c_str (),
+        del.error ().describe ().c_str ());
+}
+
 static Outcome
 transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     gemini::Client & client, GCancellable * cancellable,
@@ -788,15 +803,18 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     auto file = client.upload_file_sync (encoded->data.get (),
         encoded->mime_type, display, cancellable);
     g_free (display);
-    if (file)
-      file = client.wait_until_active_sync (file->name, cancellable);
+    if (file) {
+      uploaded_name = file->name;
+      file = client.wait_until_active_sync (uploaded_name, cancellable);
+    }
     if (!file) {
+      if (!uploaded_name.empty ())
+        delete_uploaded_file (self, client, uploaded_name);
       if (file.error ().fatal ())
         out.fatal = file.error ();
       out.error = file.error ().describe ();
       return out;
     }
-    uploaded_name = file->name;
     media.file_uri = file->uri;
     out.uploaded = true;
   }
@@ -819,12 +837,8 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   auto resp = client.generate_content_sync (s.model, request, cancellable);
   out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
 
-  if (!uploaded_name.empty ()) {
-    auto del = client.delete_file_sync (uploaded_name, nullptr);
-    if (!del)
-      GST_INFO_OBJECT (self, "could not delete %s: %s", uploaded_name.c_str (),
-          del.error ().describe ().c_str ());
-  }
+  if (!uploaded_name.empty ())
+    delete_uploaded_file (self, client, uploaded_name);
 
   if (!resp) {
     if (resp.error ().fatal ())
@@ -887,14 +901,22 @@ worker_loop (GstGeminiTranscriber * self)
     const std::string model = seg.settings.model;
     Outcome out = transcribe_segment (self, seg, client, cancellable.get (),
         known);
-    if (out.fatal && !g_cancellable_is_cancelled (cancellable.get ()))
-      post_fatal_error (self, *out.fatal, model);
 
     lk.lock ();
     if (epoch != st.epoch || g_cancellable_is_cancelled (cancellable.get ()))
       continue;
-    if (out.fatal)
+    if (out.fatal) {
+      /* Every request in flight fails the same way: one error is enough. */
+      const bool first = !st.fatal;
       st.fatal = true;
+      priv->cond.notify_all ();
+      if (first) {
+        lk.unlock ();
+        post_fatal_error (self, *out.fatal, model);
+        lk.lock ();
+      }
+      continue;
+    }
     if (out.seq >= st.next_out)
       st.done.emplace (out.seq, std::move (out));
     priv->cond.notify_all ();
@@ -970,14 +992,18 @@ send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
     stream_id = st.upstream_stream_id;
     group_id = st.group_id;
     have_group = st.have_group_id;
-    out.segment = st.in_segment;
-    seqnum = st.segment_seqnum;
+    /* Video-only input: the cues live in the video's timeline. */
+    const bool from_video = !st.have_segment && st.have_video_segment;
+    out.segment = from_video ? st.video_segment : st.in_segment;
+    seqnum = from_video ? st.video_segment_seqnum : st.segment_seqnum;
   }
   language = output_language (self, out);
 
-  /* A derived id, as a demuxer would make: one upstream stream split in two. */
+  /* A derived id, as a demuxer would make: one upstream stream split in
+   * two. With two sink pads GStreamer cannot derive one for us. */
   gchar *id = stream_id.empty ()?
-      gst_pad_create_stream_id (self->src, GST_ELEMENT (self), "transcript") :
+      g_strdup_printf ("%08x%08x%08x%08x/transcript", g_random_int (),
+      g_random_int (), g_random_int (), g_random_int ()) :
       g_strdup_printf ("%s/transcript", stream_id.c_str ());
   GstEvent *ev = gst_event_new_stream_start (id);
   g_free (id);
@@ -1150,10 +1176,13 @@ static GstFlowReturn
 push_cue (GstGeminiTranscriber * self, OutputState & out,
     const gemini::Cue & cue, guint64 seq)
 {
-  GstClockTime start = std::max (cue.pts, out.position);
+  /* The previous segment's last cue may run into this one: a cue starts
+   * once it is gone, and one that would vanish entirely keeps its length
+   * rather than its time. Text is never dropped. */
+  const GstClockTime start = std::max (cue.pts, out.position);
   GstClockTime end = cue.pts + cue.duration;
   if (end <= start)
-    return GST_FLOW_OK;
+    end = start + cue.duration;
 
   push_gap (self, out, start);
 
@@ -1315,7 +1344,8 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
   /* Caps and segment go out as soon as the input has a segment, not with
    * the first cue: muxers write their headers (and prerolling sinks
    * complete) only once every stream has caps. */
-  const bool announce = !out.sticky_sent && st.have_segment;
+  const bool announce = !out.sticky_sent && (st.have_segment
+      || st.have_video_segment);
   if (!outcome && !eos && !announce) {
     priv->cond.wait_for (lk, SRC_LOOP_GRANULARITY);
     return;
@@ -1459,6 +1489,7 @@ stop_stream (GstGeminiTranscriber * self)
   reset_stream_state (st);
   st.client.reset ();
   st.have_segment = false;
+  st.have_video_segment = false;
   st.audio_info_valid = false;
   st.audio_caps.reset ();
   st.video_caps.reset ();
@@ -1507,11 +1538,18 @@ stop_flush (GstGeminiTranscriber * self, bool reset_time)
 static void
 mark_input_eos (GstGeminiTranscriber * self, bool audio)
 {
-  std::lock_guard < std::mutex > lk (self->priv->state_lock);
+  std::unique_lock < std::mutex > lk (self->priv->state_lock);
   State & st = self->priv->state;
-  if (audio)
+  if (audio) {
     st.audio_eos = true;
-  else {
+    /* The audio may end before the video even started (a short or empty
+     * audio track); give the video the same grace as a first segment. */
+    if (self->video_sink && gst_pad_is_linked (self->video_sink)
+        && !st.video_caps && !st.video_eos && !st.live) {
+      self->priv->cond.wait_for (lk, VIDEO_CAPS_WAIT, [&] {
+            return st.video_caps || st.video_eos || st.flushing || st.stopping;});
+    }
+  } else {
     st.video_eos = true;
     st.video_end = st.video_position;
     st.video_position = GST_CLOCK_TIME_NONE;
@@ -1528,8 +1566,8 @@ mark_input_eos (GstGeminiTranscriber * self, bool audio)
   }
   if (audio_done && video_done) {
     if (st.current) {
-      GstClockTime end = GST_CLOCK_TIME_IS_VALID (st.video_position) ?
-          st.video_position : st.current->start;
+      GstClockTime end = GST_CLOCK_TIME_IS_VALID (st.video_end) ?
+          st.video_end : st.current->start;
       close_segment (self, st, end);
     }
     st.pending_video.clear ();
@@ -1550,11 +1588,13 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_STREAM_START:{
-      if (audio) {
-        const gchar *id = nullptr;
-        guint group;
-        gst_event_parse_stream_start (event, &id);
-        std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      const gchar *id = nullptr;
+      guint group;
+      gst_event_parse_stream_start (event, &id);
+      std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      /* The transcript derives from the audio; the video's stream names it
+       * only when there is no audio. */
+      if (audio || st.upstream_stream_id.empty ()) {
         st.upstream_stream_id = id ? id : "";
         st.have_group_id = gst_event_parse_group_id (event, &group);
         st.group_id = group;
@@ -1588,9 +1628,17 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
       const GstSegment *segment;
       gst_event_parse_segment (event, &segment);
       if (segment->format != GST_FORMAT_TIME) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-            ("only TIME segments are supported, got %s",
-                gst_format_get_name (segment->format)));
+        /* The sticky event comes back with every buffer: say it once. */
+        bool first;
+        {
+          std::lock_guard < std::mutex > lk (self->priv->state_lock);
+          first = !st.fatal;
+          st.fatal = true;
+        }
+        if (first)
+          GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+              ("The transcriber needs timestamped input (a TIME segment)."),
+              ("got a %s segment", gst_format_get_name (segment->format)));
         gst_event_unref (event);
         return FALSE;
       }
@@ -1602,6 +1650,9 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
         self->priv->cond.notify_all ();
       } else {
         st.video_segment = *segment;
+        st.have_video_segment = true;
+        st.video_segment_seqnum = gst_event_get_seqnum (event);
+        self->priv->cond.notify_all ();
       }
       break;
     }

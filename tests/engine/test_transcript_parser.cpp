@@ -135,6 +135,24 @@ test_control_characters (void)
   g_assert_true (has_repair (t, "control"));
 }
 
+/* A lone surrogate escape is valid JSON that decodes to invalid UTF-8; on
+ * the full and on the cut-answer path the text must come out valid. */
+static void
+test_lone_surrogate_escapes (void)
+{
+  const std::string row = "{\"start\": \"00:01\", \"text\": \"caf\\udce9 ok\", \"voice\": 1}";
+  const std::string full = "{\"task1_transcripts\": [" + row + "], \"task2_speakers\": "
+      "[{\"voice\": 1, \"name\": \"Al\\ud800\", \"company\": \"?\", \"position\": \"?\", "
+      "\"role_in_video\": \"?\"}]}";
+  for (const std::string &text : {full, full.substr (0, full.find ("\"task2"))}) {
+    auto t = parse_ok (text);
+    g_assert_cmpuint (t.utterances.size (), ==, 1);
+    g_assert_true (g_utf8_validate (t.utterances[0].text.c_str (), -1, nullptr));
+    for (const auto &sp : t.speakers)
+      g_assert_true (g_utf8_validate (sp.name.c_str (), -1, nullptr));
+  }
+}
+
 /* Cut the sample at every byte: the complete rows before the cut are kept,
  * in order, and nothing else. */
 static void
@@ -467,6 +485,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   gst_init (&argc, &argv);
   g_test_add_func ("/parser/language-code-even-when-cut", test_language);
+  g_test_add_func ("/parser/lone-surrogate-escapes-give-valid-utf8", test_lone_surrogate_escapes);
   g_test_add_func ("/parser/reads-clean-answer", test_clean_answer);
   g_test_add_func ("/parser/skips-fences-and-prose", test_fences_and_prose);
   g_test_add_func ("/parser/accepts-bare-array-and-key-cases", test_top_level_array_and_key_cases);
