@@ -10,6 +10,9 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad
   espeak-ng
+  # The HTML report test looks at the page: headless Chromium renders it,
+  # tesseract reads it back.
+  chromium tesseract-ocr tesseract-ocr-eng
 )
 # The official-SDK interoperability test runs on Node.js; keep an existing one.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -1,0 +1,142 @@
+#include "progress.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+#include "transcript.h"
+
+namespace transcribe {
+
+namespace {
+
+constexpr gint64 TTY_INTERVAL_US = 200 * G_TIME_SPAN_MILLISECOND;
+constexpr gint64 PLAIN_INTERVAL_US = 5 * G_TIME_SPAN_SECOND;
+
+int
+percent (GstClockTime part, GstClockTime whole)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (whole) || whole == 0)
+    return 0;
+  return (int) MIN (100, part * 100 / whole);
+}
+
+}  // namespace
+
+std::string
+format_clock (GstClockTime t)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return "--:--";
+  const guint64 s = t / GST_SECOND;
+  gchar *text = s >= 3600 ?
+      g_strdup_printf ("%u:%02u:%02u", (guint) (s / 3600), (guint) (s / 60 % 60), (guint) (s % 60)) :
+      g_strdup_printf ("%u:%02u", (guint) (s / 60), (guint) (s % 60));
+  std::string r (text);
+  g_free (text);
+  return r;
+}
+
+Progress::Progress (bool quiet)
+  : quiet_ (quiet), tty_ (isatty (STDERR_FILENO)), start_us_ (g_get_monotonic_time ())
+{
+}
+
+bool
+Progress::due ()
+{
+  const gint64 now = g_get_monotonic_time ();
+  if (now - last_us_ < (tty_ ? TTY_INTERVAL_US : PLAIN_INTERVAL_US))
+    return false;
+  last_us_ = now;
+  return true;
+}
+
+void
+Progress::show (const std::string &line)
+{
+  if (tty_) {
+    /* Pad with spaces so a shorter line hides the end of the previous one. */
+    std::string padded = line;
+    if (padded.size () < live_width_)
+      padded.append (live_width_ - padded.size (), ' ');
+    live_width_ = line.size ();
+    fprintf (stderr, "\r%s", padded.c_str ());
+  } else {
+    fprintf (stderr, "%s\n", line.c_str ());
+  }
+  fflush (stderr);
+}
+
+void
+Progress::transcription (const ProgressSnapshot &s, bool last)
+{
+  if (quiet_ || !(due () || last))
+    return;
+  const GstClockTime elapsed = (g_get_monotonic_time () - start_us_) * GST_USECOND;
+  const int done = percent (s.transcribed, s.duration);
+  std::string eta = "--:--";
+  if (s.transcribed > 0 && GST_CLOCK_TIME_IS_VALID (s.duration) && s.duration > s.transcribed)
+    eta = format_clock (gst_util_uint64_scale (elapsed, s.duration - s.transcribed, s.transcribed));
+  else if (done == 100)
+    eta = "0:00";
+  gchar *line = g_strdup_printf ("sent %3d%%  transcribed %3d%%  in flight %u  "
+      "tokens %" G_GINT64_FORMAT "  elapsed %s  ETA %s", percent (s.sent, s.duration),
+      done, s.in_flight, s.tokens, format_clock (elapsed).c_str (), eta.c_str ());
+  show (line);
+  g_free (line);
+}
+
+void
+Progress::rendering (const std::string &output, GstClockTime position, GstClockTime duration)
+{
+  if (quiet_ || !due ())
+    return;
+  gchar *line = g_strdup_printf ("writing %s: %d%%", output.c_str (),
+      percent (position, duration));
+  show (line);
+  g_free (line);
+}
+
+void
+Progress::finish_line ()
+{
+  if (tty_ && live_width_ > 0) {
+    fprintf (stderr, "\n");
+    live_width_ = 0;
+  }
+  last_us_ = 0;
+}
+
+void
+Progress::message (const std::string &line)
+{
+  if (quiet_)
+    return;
+  finish_line ();
+  fprintf (stderr, "%s\n", line.c_str ());
+}
+
+void
+Progress::speaker_summary (const Transcript &t)
+{
+  if (quiet_)
+    return;
+  finish_line ();
+  if (t.speakers.empty ()) {
+    fprintf (stderr, "No speakers found.\n");
+    return;
+  }
+  fprintf (stderr, "%-4s %-24s %-20s %-24s %9s %6s\n", "id", "name", "company",
+      "position", "talk time", "lines");
+  for (const auto &sp : t.speakers) {
+    guint lines = 0;
+    for (const auto &u : t.utterances)
+      lines += u.speaker_id == sp.id;
+    fprintf (stderr, "%-4s %-24s %-20s %-24s %9s %6u\n", sp.id.c_str (),
+        sp.name.c_str (), sp.company.c_str (), sp.position.c_str (),
+        format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)).c_str (),
+        lines);
+  }
+}
+
+}  // namespace transcribe
