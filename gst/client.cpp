@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "config.h"
+#include "debug.h"
 
-GST_DEBUG_CATEGORY_STATIC (gemini_client_debug);
+GEMINI_DEBUG_CATEGORY (gemini_client_debug, "geminiclient",
+    "Gemini REST client");
 #define GST_CAT_DEFAULT gemini_client_debug
 
 namespace gemini {
@@ -26,15 +28,6 @@ namespace {
 constexpr gsize READ_SIZE = 64 * 1024;
 constexpr gsize DEFAULT_GRANULARITY = 8 * 1024 * 1024;
 constexpr guint CHUNK_STATUS_TRIES = 3;
-
-void
-ensure_debug_category ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_client_debug, "geminiclient", 0, "Gemini REST client");
-  });
-}
 
 /* Empty when unset or blank, as the SDKs treat "" as unset. */
 std::string

@@ -3,27 +3,18 @@
 #include <algorithm>
 #include <array>
 #include <limits>
-#include <mutex>
 #include <optional>
 
+#include "debug.h"
 #include "glib_ptr.h"
 
-GST_DEBUG_CATEGORY_STATIC (gemini_cues_debug);
+GEMINI_DEBUG_CATEGORY (gemini_cues_debug, "geminicues",
+    "Gemini subtitle cue builder");
 #define GST_CAT_DEFAULT gemini_cues_debug
 
 namespace gemini {
 
 namespace {
-
-void
-ensure_debug_category ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_cues_debug, "geminicues", 0,
-        "Gemini subtitle cue builder");
-  });
-}
 
 /* Light colours that stay readable over video with textoverlay's outline. */
 constexpr std::array<const char *, 8> PALETTE = {

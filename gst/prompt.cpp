@@ -1,26 +1,17 @@
 #include "prompt.h"
 
-#include <mutex>
 #include <vector>
 
+#include "debug.h"
 #include "timecode.h"
 
-GST_DEBUG_CATEGORY_STATIC (gemini_prompt_debug);
+GEMINI_DEBUG_CATEGORY (gemini_prompt_debug, "geminiprompt",
+    "Gemini transcription prompt and request");
 #define GST_CAT_DEFAULT gemini_prompt_debug
 
 namespace gemini {
 
 namespace {
-
-void
-ensure_debug_category ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_prompt_debug, "geminiprompt", 0,
-        "Gemini transcription prompt and request");
-  });
-}
 
 /* Always H:MM:SS.mmm: the emulator and our tests parse this sentence. */
 std::string

@@ -32,7 +32,10 @@
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
-GST_DEBUG_CATEGORY_STATIC (gemini_encoder_debug);
+#include "debug.h"
+
+GEMINI_DEBUG_CATEGORY (gemini_encoder_debug, "geminiencoder",
+    "Gemini segment encoder");
 #define GST_CAT_DEFAULT gemini_encoder_debug
 
 namespace gemini {
@@ -63,16 +66,6 @@ constexpr GstClockTime kIndexInterval = GST_SECOND;
  * 768x432, 1 fps, with 24 kbit/s Opus: about 1.0 MB per media minute for
  * noise (the worst case), 0.7 MB for a static test card. */
 constexpr double kBitsPerPixel = 0.25;
-
-void
-init_debug ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_encoder_debug, "geminiencoder", 0,
-        "Gemini segment encoder");
-  });
-}
 
 struct ObjectUnref {
   void operator() (gpointer p) const noexcept { g_object_unref (p); }
@@ -439,7 +432,7 @@ Result<std::unique_ptr<SegmentEncoder>>
 SegmentEncoder::create (const EncoderSettings &settings, GstCaps *audio_caps,
     GstCaps *video_caps)
 {
-  init_debug ();
+  ensure_debug_category ();
 
   if (audio_caps == nullptr && video_caps == nullptr)
     return Error::make (Error::Kind::Media, "a segment needs audio or video");

@@ -1,27 +1,18 @@
 #include "speaker_registry.h"
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 
+#include "debug.h"
 #include "glib_ptr.h"
 
-GST_DEBUG_CATEGORY_STATIC (gemini_speakers_debug);
+GEMINI_DEBUG_CATEGORY (gemini_speakers_debug, "geminispeakers",
+    "Gemini stream-wide speaker registry");
 #define GST_CAT_DEFAULT gemini_speakers_debug
 
 namespace gemini {
 
 namespace {
-
-void
-ensure_debug_category ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_speakers_debug, "geminispeakers", 0,
-        "Gemini stream-wide speaker registry");
-  });
-}
 
 /* Name tokens compared case- and accent-insensitively: "Hélène  DUPONT" and
  * "helene dupont" give the same tokens; punctuation separates tokens. */

@@ -1,7 +1,6 @@
 #include "transcript_parser.h"
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -9,25 +8,17 @@
 
 #include <json-glib/json-glib.h>
 
+#include "debug.h"
 #include "glib_ptr.h"
 #include "timecode.h"
 
-GST_DEBUG_CATEGORY_STATIC (gemini_parser_debug);
+GEMINI_DEBUG_CATEGORY (gemini_parser_debug, "geminiparser",
+    "Gemini transcript parser");
 #define GST_CAT_DEFAULT gemini_parser_debug
 
 namespace gemini {
 
 namespace {
-
-void
-ensure_debug_category ()
-{
-  static std::once_flag once;
-  std::call_once (once, [] {
-    GST_DEBUG_CATEGORY_INIT (gemini_parser_debug, "geminiparser", 0,
-        "Gemini transcript parser");
-  });
-}
 
 /* Our schema nests three levels; anything much deeper is not an answer we
  * asked for, and json-glib recurses on nesting. */
