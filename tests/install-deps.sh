@@ -9,6 +9,9 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad
+  # x264enc for gemini-transcribe's .mp4 output (openh264enc from -bad is the
+  # fallback, but prints an error line of its own at every end of stream).
+  gstreamer1.0-plugins-ugly
   espeak-ng
   # The HTML report test looks at the page: headless Chromium renders it,
   # tesseract reads it back.
