@@ -104,6 +104,16 @@ pull_event_of_type (GstHarness *h, GstEventType type,
   return nullptr;
 }
 
+/* Pulls events until EOS comes out of the element: everything before it
+ * has been pushed. */
+void
+wait_for_eos (GstHarness *h)
+{
+  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
+  fail_unless (eos != nullptr);
+  gst_event_unref (eos);
+}
+
 }  // namespace
 
 GST_START_TEST (test_sticky_events_precede_data)
@@ -248,9 +258,7 @@ GST_START_TEST (test_files_api_when_over_the_inline_limit)
       "max-concurrent-requests", 1, NULL);
   push_speech (h, short_lines (), 0, SHORT_SECONDS);
   gst_harness_push_event (h, gst_event_new_eos ());
-  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
-  fail_unless (eos != nullptr);
-  gst_event_unref (eos);
+  wait_for_eos (h);
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), short_lines ().size ());
 
   GPtr<JsonNode> log = emu.log ();
@@ -395,9 +403,7 @@ GST_START_TEST (test_nonlive_backpressure_at_in_flight_limit)
   fail_unless (pushed.load () < 50, "upstream was not blocked (%u pushed)",
       pushed.load ());
 
-  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
-  fail_unless (eos != nullptr);
-  gst_event_unref (eos);
+  wait_for_eos (h);
   pusher.join ();
   fail_unless_equals_int (pushed.load (), 50);
 
@@ -420,9 +426,7 @@ GST_START_TEST (test_eos_drains_requests_in_flight)
   push_speech (h, short_lines (), 0, SHORT_SECONDS);
   gst_harness_push_event (h, gst_event_new_eos ());
 
-  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
-  fail_unless (eos != nullptr);
-  gst_event_unref (eos);
+  wait_for_eos (h);
   /* Every cue went out before EOS. */
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), short_lines ().size ());
   gst_harness_teardown (h);
@@ -447,9 +451,7 @@ GST_START_TEST (test_flush_cancels_request)
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
   push_speech (h, short_lines (), 0, SHORT_SECONDS);
   gst_harness_push_event (h, gst_event_new_eos ());
-  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
-  fail_unless (eos != nullptr);
-  gst_event_unref (eos);
+  wait_for_eos (h);
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), short_lines ().size ());
   gst_harness_teardown (h);
 }
@@ -489,9 +491,7 @@ GST_START_TEST (test_failed_segment_is_warning_and_gap)
   gst_event_parse_gap (gap, &ts, &dur);
   fail_unless_equals_uint64 (ts, 0);
   gst_event_unref (gap);
-  GstEvent *eos = pull_event_of_type (h, GST_EVENT_EOS);
-  fail_unless (eos != nullptr);
-  gst_event_unref (eos);
+  wait_for_eos (h);
   /* The first line was in the failed segment; the others came through. */
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), short_lines ().size () - 1);
 
