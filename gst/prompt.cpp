@@ -141,6 +141,10 @@ build_prompt (const PromptOptions &opts)
     p += "- Listen carefully to the audio.\n";
   p += "- Identify the distinct voices using a `voice` ID (1, 2, 3, etc.).\n";
   p += "- Transcribe the audio verbatim with voice diarization.\n";
+  if (opts.transcribe_from)
+    p += "- Transcribe only the speech from " + format_timecode (*opts.transcribe_from)
+        + " to the end of the clip: what comes before it is already transcribed. "
+        "Timecodes stay relative to the start of the clip.\n";
   if (!opts.language.empty ())
     p += "- Write the transcript in " + opts.language
         + ", translating faithfully any speech in another language.\n";

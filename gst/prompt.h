@@ -30,6 +30,10 @@ struct PromptOptions {
   std::string context;                /* user text: names, vocabulary, description */
   std::string language;               /* BCP-47 hint for the transcript; empty = as spoken */
   std::vector<KnownSpeaker> known_speakers;
+  /* Set when an earlier answer for this clip was cut at the output limit:
+   * only the speech from here (clip-relative) on is asked for, the way the
+   * audio docs refer to a part of a file ("from 02:30 to 03:29"). */
+  std::optional<GstClockTime> transcribe_from;
 };
 
 struct GenerationSettings {

@@ -862,4 +862,43 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
   return out;
 }
 
+void
+merge_tail (SegmentTranscript &head, SegmentTranscript tail)
+{
+  ensure_debug_category ();
+  const GstClockTime from = GST_CLOCK_TIME_IS_VALID (head.covered_until) ?
+      head.covered_until : 0;
+  auto renamed = [] (const std::string &voice) { return "t" + voice; };
+
+  /* The rest starts at the cut, but the model may repeat the head's last
+   * complete row (when it had no end, `from` is its start). */
+  const GstClockTime last_start = head.utterances.empty () ? 0 :
+      head.utterances.back ().start;
+  auto in_head = [&head, from] (const Utterance &u) {
+    return u.start <= from && std::any_of (head.utterances.begin (),
+        head.utterances.end (), [&u] (const Utterance &h) { return h.text == u.text; });
+  };
+  guint added = 0;
+  for (auto &u : tail.utterances) {
+    if (u.start < last_start || in_head (u))
+      continue;
+    u.voice = renamed (u.voice);
+    head.utterances.push_back (std::move (u));
+    added++;
+  }
+  for (auto &s : tail.speakers) {
+    s.voice = renamed (s.voice);
+    head.speakers.push_back (std::move (s));
+  }
+  if (head.language.empty ())
+    head.language = tail.language;
+  head.repairs.push_back ("answer cut at the output limit: the rest, from "
+      + format_timecode (from) + ", asked again (" + std::to_string (added) + " rows)");
+  for (auto &r : tail.repairs)
+    head.repairs.push_back ("rest: " + r);
+  head.truncated = tail.truncated;
+  head.covered_until = tail.covered_until;
+  GST_DEBUG ("tail from %" GST_TIME_FORMAT ": %u rows", GST_TIME_ARGS (from), added);
+}
+
 }  // namespace gemini

@@ -24,4 +24,10 @@ struct ParseContext {
 /* Error (Kind::Protocol) only when nothing usable could be read. */
 Result<SegmentTranscript> parse_transcript (std::string_view text, const ParseContext &ctx);
 
+/* Completes a transcript cut at `head.covered_until` with the answer to a
+ * request for the rest of the clip: the tail's rows from that time on are
+ * appended, and its voices renamed ("t1"...) since the two answers number
+ * voices independently (the speaker registry joins them by name). */
+void merge_tail (SegmentTranscript &head, SegmentTranscript tail);
+
 }  // namespace gemini

@@ -126,6 +126,7 @@ struct Segment {
   std::unique_ptr<gemini::SegmentEncoder> encoder;
   bool had_sound = false;
   bool has_video = false;
+  bool fed = false;                  /* the encoder got at least one buffer */
   Settings settings;                 /* as they were when the segment opened */
 };
 
@@ -497,10 +498,15 @@ static bool
 route_video_frame (State & st, GstClockTime rt, GstBuffer * buf,
     bool video_driven)
 {
+  auto feed = [rt, buf] (Segment & seg) {
+    if (seg.has_video) {
+      seg.encoder->push_video (retimed_buffer (buf, rt - seg.start).get ());
+      seg.fed = true;
+    }
+  };
   for (auto & seg : st.closing) {
     if (rt >= seg.start && rt < seg.end) {
-      if (seg.has_video)
-        seg.encoder->push_video (retimed_buffer (buf, rt - seg.start).get ());
+      feed (seg);
       return true;
     }
   }
@@ -516,8 +522,7 @@ route_video_frame (State & st, GstClockTime rt, GstBuffer * buf,
       || rt < undecided_from;
   if (!decided)
     return false;
-  if (cur.has_video)
-    cur.encoder->push_video (retimed_buffer (buf, rt - cur.start).get ());
+  feed (cur);
   return true;
 }
 
@@ -617,9 +622,11 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
     st.segmenter.observe (rt, dur, rms_db);
   }
 
-  if (buf)
+  if (buf) {
     st.current->encoder->push_audio (retimed_buffer (buf,
             rt - st.current->start).get ());
+    st.current->fed = true;
+  }
   st.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
@@ -704,8 +711,13 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
       if (!wait_for_room (self, st, lk, max_concurrent))
         return input_flow (self, st);
     }
-    if (!st.current && !open_segment (self, st, rt, lk))
+    /* Frames held while it was not yet known that no audio would come
+     * start the first segment, so cuts do not depend on thread timing. */
+    const GstClockTime start = st.pending_video.empty ()? rt :
+        std::min (rt, st.pending_video.front ().first);
+    if (!st.current && !open_segment (self, st, start, lk))
       return GST_FLOW_ERROR;
+    drain_pending_video (st, true);
   }
 
   /* Only frames the encoder will keep cross this point: the rest cost a
@@ -764,6 +776,113 @@ delete_uploaded_file (GstGeminiTranscriber * self, gemini::Client & client,
         del.error ().describe ().c_str ());
 }
 
+/* Where a segment's media is, inline bytes or an uploaded file; every
+ * request for the segment refers to it. */
+struct SegmentMedia {
+  std::string mime_type;
+  double fps = DEFAULT_FPS;
+  bool has_video = false;
+  GPtr<GBytes> inline_data;
+  std::string file_uri;
+
+  gemini::MediaInput input () const
+  {
+    gemini::MediaInput m;
+    m.mime_type = mime_type;
+    m.fps = fps;
+    m.inline_data = gemini::ref_ptr (inline_data.get ());
+    m.file_uri = file_uri;
+    return m;
+  }
+};
+
+/* Requests for the rest of a segment after answers cut at the model's
+ * output limit: bounded, since each one costs the whole segment's input;
+ * and not for a rest too short to hold a word. */
+constexpr guint MAX_TAIL_REQUESTS = 2;
+constexpr GstClockTime MIN_TAIL = 250 * GST_MSECOND;
+
+static void
+add_usage (gemini::UsageMetadata & total, const gemini::UsageMetadata & u)
+{
+  total.prompt_tokens += u.prompt_tokens;
+  total.candidates_tokens += u.candidates_tokens;
+  total.total_tokens += u.total_tokens;
+  total.thoughts_tokens += u.thoughts_tokens;
+  total.cached_tokens += u.cached_tokens;
+}
+
+/* The segment's request, then, while the answer was cut at the output
+ * limit, requests for the speech after the last complete row. A failed or
+ * blocked follow-up leaves the rows already read. */
+static void
+request_transcript (Outcome & out, const SegmentMedia & media,
+    const Settings & s, GstClockTime duration, gemini::Client & client,
+    GCancellable * cancellable, const std::vector<gemini::KnownSpeaker> &known)
+{
+  gemini::PromptOptions opts;
+  opts.clip_start = out.start;
+  opts.clip_duration = duration;
+  opts.has_video = media.has_video;
+  opts.context = s.context;
+  opts.language = s.language;
+  opts.known_speakers = known;
+
+  gemini::GenerationSettings gen;
+  gen.temperature = s.temperature;
+  gen.seed = s.seed;
+  gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
+
+  gemini::ParseContext ctx;
+  ctx.duration = duration;
+  ctx.clip_offset = out.start;
+
+  for (guint request = 0; request <= MAX_TAIL_REQUESTS; request++) {
+    const bool tail = request > 0;
+    if (tail) {
+      const gemini::SegmentTranscript & t = out.transcript;
+      if (!t.truncated || !GST_CLOCK_TIME_IS_VALID (t.covered_until)
+          || t.covered_until + MIN_TAIL >= duration)
+        return;
+      opts.transcribe_from = t.covered_until;
+    }
+    auto resp = client.generate_content_sync (s.model,
+        gemini::build_transcription_request (media.input (), opts, gen),
+        cancellable);
+    if (!resp) {
+      if (!tail) {
+        if (resp.error ().fatal ())
+          out.fatal = resp.error ();
+        out.error = resp.error ().describe ();
+      }
+      return;
+    }
+    add_usage (out.usage, resp->usage);
+    out.raw_text += (tail ? "\n" : "") + resp->text;
+    if (resp->blocked ()) {
+      if (!tail) {
+        out.status = Status::Blocked;
+        out.error = "answer blocked: " + (resp->block_reason.empty () ?
+            resp->finish_reason : resp->block_reason);
+      }
+      return;
+    }
+    ctx.truncated = resp->truncated ();
+    auto parsed = gemini::parse_transcript (resp->text, ctx);
+    if (!parsed) {
+      if (!tail)
+        out.error = parsed.error ().describe ();
+      return;
+    }
+    if (tail) {
+      gemini::merge_tail (out.transcript, std::move (parsed.value ()));
+    } else {
+      out.transcript = std::move (parsed.value ());
+      out.status = Status::Ok;
+    }
+  }
+}
+
 static Outcome
 transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     gemini::Client & client, GCancellable * cancellable,
@@ -776,7 +895,7 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   const GstClockTime duration = seg.end - seg.start;
   const Settings & s = seg.settings;
 
-  if (!seg.had_sound || duration < 100 * GST_MSECOND) {
+  if (!seg.had_sound || !seg.fed || duration < 100 * GST_MSECOND) {
     seg.encoder->cancel ();
     out.status = Status::Silent;
     return out;
@@ -791,9 +910,10 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   }
   out.media_bytes = g_bytes_get_size (encoded->data.get ());
 
-  gemini::MediaInput media;
+  SegmentMedia media;
   media.mime_type = encoded->mime_type;
   media.fps = s.fps;
+  media.has_video = encoded->has_video;
   std::string uploaded_name;
   if (out.media_bytes <= s.max_inline_bytes) {
     media.inline_data = std::move (encoded->data);
@@ -819,53 +939,10 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     out.uploaded = true;
   }
 
-  gemini::PromptOptions opts;
-  opts.clip_start = seg.start;
-  opts.clip_duration = duration;
-  opts.has_video = encoded->has_video;
-  opts.context = s.context;
-  opts.language = s.language;
-  opts.known_speakers = known;
-
-  gemini::GenerationSettings gen;
-  gen.temperature = s.temperature;
-  gen.seed = s.seed;
-  gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
-
-  auto request = gemini::build_transcription_request (std::move (media), opts,
-      gen);
-  auto resp = client.generate_content_sync (s.model, request, cancellable);
+  request_transcript (out, media, s, duration, client, cancellable, known);
   out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
-
   if (!uploaded_name.empty ())
     delete_uploaded_file (self, client, uploaded_name);
-
-  if (!resp) {
-    if (resp.error ().fatal ())
-      out.fatal = resp.error ();
-    out.error = resp.error ().describe ();
-    return out;
-  }
-  out.usage = resp->usage;
-  out.raw_text = resp->text;
-  if (resp->blocked ()) {
-    out.status = Status::Blocked;
-    out.error = "answer blocked: " + (resp->block_reason.empty () ?
-        resp->finish_reason : resp->block_reason);
-    return out;
-  }
-
-  gemini::ParseContext ctx;
-  ctx.duration = duration;
-  ctx.clip_offset = seg.start;
-  ctx.truncated = resp->truncated ();
-  auto parsed = gemini::parse_transcript (resp->text, ctx);
-  if (!parsed) {
-    out.error = parsed.error ().describe ();
-    return out;
-  }
-  out.transcript = std::move (parsed.value ());
-  out.status = Status::Ok;
   return out;
 }
 

@@ -1061,7 +1061,28 @@ parse_stream_time (const char *s)
 struct Clip {
   double start = 0.0;
   double end = INFINITY;
+  /* "Transcribe only the speech from MM:SS": clip-relative seconds. */
+  double from = 0.0;
 };
+
+/* The part of the clip the prompt asks for, as the audio docs phrase it. */
+double
+transcribe_from (const std::string &prompt)
+{
+  static GRegex *re = g_regex_new ("Transcribe only the speech from "
+      "(?:(\\d+):)?(\\d+):(\\d\\d)", G_REGEX_OPTIMIZE, (GRegexMatchFlags) 0, nullptr);
+  GMatchInfo *mi = nullptr;
+  double from = 0.0;
+  if (g_regex_match (re, prompt.c_str (), (GRegexMatchFlags) 0, &mi)) {
+    GPtr<gchar> h (g_match_info_fetch (mi, 1));
+    GPtr<gchar> m (g_match_info_fetch (mi, 2));
+    GPtr<gchar> sec (g_match_info_fetch (mi, 3));
+    from = g_ascii_strtod (h.get (), nullptr) * 3600 + g_ascii_strtod (m.get (), nullptr) * 60
+        + g_ascii_strtod (sec.get (), nullptr);
+  }
+  g_match_info_free (mi);
+  return from;
+}
 
 Clip
 clip_of (const ParsedRequest &req)
@@ -1070,6 +1091,7 @@ clip_of (const ParsedRequest &req)
       "to (\\d+:\\d\\d:\\d\\d\\.\\d\\d\\d) of the stream", G_REGEX_OPTIMIZE,
       (GRegexMatchFlags) 0, nullptr);
   Clip clip;
+  clip.from = transcribe_from (req.prompt);
   GMatchInfo *mi = nullptr;
   if (g_regex_match (re, req.prompt.c_str (), (GRegexMatchFlags) 0, &mi)) {
     GPtr<gchar> a (g_match_info_fetch (mi, 1));
@@ -1115,8 +1137,11 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
 {
   std::vector<const Utterance *> heard;
   std::vector<std::string> order;
+  /* Asked for the rest of the clip, the answer may repeat the row the
+   * previous answer was cut in. */
+  const double lower = clip.from > 0.0 ? clip.start + clip.from - 0.5 : clip.start;
   for (const auto &u : s.utterances) {
-    if (u.start < clip.start || u.start >= clip.end)
+    if (u.start < lower || u.start >= clip.end)
       continue;
     heard.push_back (&u);
     if (std::find (order.begin (), order.end (), u.speaker) == order.end ())
@@ -2086,6 +2111,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
       json_object_set_double_member (c, "end", clip.end);
     else
       json_object_set_null_member (c, "end");
+    json_object_set_double_member (c, "from", clip.from);
     log_set (call, "clip", json_node_init_object (json_node_alloc (), c));
     json_object_unref (c);
   }

@@ -126,6 +126,18 @@ test_known_speakers_and_context (void)
   g_assert_cmpuint (first, ==, p.rfind ("</context>"));
 }
 
+/* After an answer cut at the output limit, only the rest is asked for. */
+static void
+test_rest_of_clip (void)
+{
+  PromptOptions o = clip (0, 30 * GST_SECOND);
+  g_assert_false (contains (build_prompt (o), "Transcribe only the speech from"));
+  o.transcribe_from = 65 * GST_SECOND + 400 * GST_MSECOND;
+  std::string p = build_prompt (o);
+  g_assert_true (contains (p, "Transcribe only the speech from 01:05 to the end of the clip"));
+  g_assert_true (contains (p, "Timecodes stay relative to the start of the clip."));
+}
+
 static const char *EXPECTED_SCHEMA =
     "{\"type\":\"OBJECT\",\"properties\":{"
     "\"language\":{\"type\":\"STRING\"},"
@@ -234,6 +246,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   gst_init (&argc, &argv);
   g_test_add_func ("/prompt/states-clip-range-for-emulator-regex", test_clip_sentence);
+  g_test_add_func ("/prompt/asks-for-the-rest-after-a-cut-answer", test_rest_of_clip);
   g_test_add_func ("/prompt/uses-hours-for-long-clips", test_long_clip_uses_hours);
   g_test_add_func ("/prompt/describes-both-tasks-in-schema-order", test_tasks_and_fields);
   g_test_add_func ("/prompt/audio-only-drops-visual-cues", test_audio_only);

@@ -135,6 +135,37 @@ test_control_characters (void)
   g_assert_true (has_repair (t, "control"));
 }
 
+/* The rest of a cut answer: rows from the cut on are appended, voices kept
+ * apart from the head's (the two answers number voices independently). */
+static void
+test_merge_tail (void)
+{
+  std::string full = SAMPLE;
+  auto head = parse_ok (full.substr (0, full.find ("Let's start")));
+  g_assert_true (head.truncated);
+  g_assert_cmpuint (head.utterances.size (), ==, 2);
+  g_assert_cmpuint (head.covered_until, ==, 5 * GST_SECOND);
+
+  /* The rest repeats the head's last row (it had no end, so the rest was
+   * asked from its start), then the cut one, and numbers Alice 2. */
+  auto tail = parse_ok (R"({"task1_transcripts": [
+      {"start": "00:05", "text": "Thanks, Alice. Happy to be here {really} \"quoted\".", "voice": 1},
+      {"start": "00:09", "end": "00:12", "text": "Let's start.", "voice": 2}],
+    "task2_speakers": [{"voice": 2, "name": "Alice Martin", "company": "?",
+      "position": "?", "role_in_video": "?"}]})");
+  merge_tail (head, std::move (tail));
+  g_assert_cmpuint (head.utterances.size (), ==, 3);
+  g_assert_cmpstr (head.utterances[2].text.c_str (), ==, "Let's start.");
+  g_assert_cmpstr (head.utterances[2].voice.c_str (), ==, "t2");
+  g_assert_cmpuint (head.utterances[2].start, ==, 9 * GST_SECOND);
+  g_assert_false (head.truncated);
+  bool alice_in_tail = false;
+  for (const auto &sp : head.speakers)
+    alice_in_tail = alice_in_tail || (sp.voice == "t2" && sp.name == "Alice Martin");
+  g_assert_true (alice_in_tail);
+  g_assert_true (has_repair (head, "asked again"));
+}
+
 /* A lone surrogate escape is valid JSON that decodes to invalid UTF-8; on
  * the full and on the cut-answer path the text must come out valid. */
 static void
@@ -485,6 +516,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   gst_init (&argc, &argv);
   g_test_add_func ("/parser/language-code-even-when-cut", test_language);
+  g_test_add_func ("/parser/merge-tail-appends-the-rest", test_merge_tail);
   g_test_add_func ("/parser/lone-surrogate-escapes-give-valid-utf8", test_lone_surrogate_escapes);
   g_test_add_func ("/parser/reads-clean-answer", test_clean_answer);
   g_test_add_func ("/parser/skips-fences-and-prose", test_fences_and_prose);

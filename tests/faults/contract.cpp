@@ -254,10 +254,20 @@ check_video_only (const RunResult &r)
   g_assert_cmpuint (r.errors.size (), ==, 0);
   g_assert_cmpuint (r.warnings.size (), ==, 0);
   g_assert_cmpuint (r.segments.size (), >=, 2);
-  for (guint64 i = 0; i < r.segments.size (); i++)
-    g_assert_cmpstr (r.status (i).c_str (), ==, "ok");
+  /* Where a cut falls depends on when the element learns there is no
+   * audio: a sliver without a sampled frame is not worth a request. */
+  guint sent = 0;
+  for (guint64 i = 0; i < r.segments.size (); i++) {
+    guint64 duration = 0;
+    gst_structure_get_uint64 (r.segment (i), "duration", &duration);
+    if (r.status (i) == "silent")
+      g_assert_cmpuint (duration, <, 1 * GST_SECOND);
+    else
+      g_assert_cmpstr (r.status (i).c_str (), ==, "ok");
+    sent += r.status (i) == "ok";
+  }
   auto reqs = generate_requests (r.log.get ());
-  g_assert_cmpuint (reqs.size (), ==, r.segments.size ());
+  g_assert_cmpuint (reqs.size (), ==, sent);
   for (JsonObject *req : reqs) {
     JsonObject *m = json_array_get_object_element (json_object_get_array_member (req,
             "media"), 0);

@@ -157,8 +157,12 @@ test_upload_failed_state_fails_one_segment ()
 static void
 test_max_tokens_keeps_complete_rows ()
 {
+  /* The request for the rest fails too (one request at a time: the second
+   * is segment 0's rest): the complete rows of the cut answer remain. */
   RunResult r = run_with (R"("faults": [{"match": "generate", "nth": 1, "count": 1,
-      "type": "max_tokens", "keep_fraction": 0.35}])");
+      "type": "max_tokens", "keep_fraction": 0.35}, {"match": "generate", "nth": 2,
+      "count": 1, "type": "http", "status": 500, "grpc_status": "INTERNAL",
+      "message": "boom"}])", "max-concurrent-requests=1 max-retries=0");
   check_contract (r, {.seg0_partial = true});
   gboolean truncated = FALSE;
   g_assert_true (gst_structure_get_boolean (r.segment (0), "truncated", &truncated));
@@ -640,6 +644,28 @@ test_input_video_only_audio_ends_first ()
   check_video_only (run_transcriber (emu, spec));
 }
 
+/* After the salvage, the untranscribed rest of the segment is asked again
+ * ("Transcribe only the speech from MM:SS"), so a cut answer loses nothing. */
+static void
+test_max_tokens_re_requests_the_tail ()
+{
+  /* Cut inside the transcripts table, so rows are missing. One request at
+   * a time: the first request is segment 0's and the second its rest. */
+  RunResult r = run_with (R"("faults": [{"match": "generate", "nth": 1, "count": 1,
+      "type": "max_tokens", "keep_fraction": 0.35}])", "max-concurrent-requests=1");
+  check_contract (r, {});
+  auto reqs = generate_requests (r.log.get ());
+  g_assert_cmpuint (reqs.size (), ==, n_sent (r) + 1);
+  g_assert_null (strstr (json_object_get_string_member (reqs[0], "prompt"),
+          "Transcribe only the speech from"));
+  g_assert_nonnull (strstr (json_object_get_string_member (reqs[1], "prompt"),
+          "Transcribe only the speech from"));
+  JsonObject *first = json_object_get_object_member (reqs[0], "clip");
+  JsonObject *rest = json_object_get_object_member (reqs[1], "clip");
+  g_assert_cmpfloat (json_object_get_double_member (first, "start"), ==,
+      json_object_get_double_member (rest, "start"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -702,5 +728,7 @@ main (int argc, char **argv)
       test_input_video_only_audio_unlinked);
   g_test_add_func ("/faults/input/video-only-audio-ends-first",
       test_input_video_only_audio_ends_first);
+  g_test_add_func ("/faults/max-tokens-re-requests-the-tail",
+      test_max_tokens_re_requests_the_tail);
   return g_test_run ();
 }

@@ -26,20 +26,6 @@ test_connection_dropped_mid_upload_is_retried ()
   g_assert_cmpuint (r.generate_count (), ==, n_sent (r));
 }
 
-/* Issue 6: after the salvage, the untranscribed tail is asked again as a
- * shorter request, so a cut answer loses nothing. */
-static void
-test_max_tokens_re_requests_the_tail ()
-{
-  RunResult r = run_with (R"("faults": [{"match": "generate", "nth": 1, "count": 1,
-      "type": "max_tokens", "keep_fraction": 0.6}])");
-  check_contract (r, {});
-  auto reqs = generate_requests (r.log.get ());
-  g_assert_cmpuint (reqs.size (), ==, n_sent (r) + 1);
-  JsonObject *tail_clip = json_object_get_object_member (reqs[1], "clip");
-  g_assert_cmpfloat (json_object_get_double_member (tail_clip, "start"), >, 0.5);
-  g_assert_cmpfloat (json_object_get_double_member (tail_clip, "end"), <=, SEG0_END_MAX);
-}
 
 int
 main (int argc, char **argv)
@@ -49,7 +35,5 @@ main (int argc, char **argv)
 
   g_test_add_func ("/faults/connection-dropped-mid-upload-is-retried",
       test_connection_dropped_mid_upload_is_retried);
-  g_test_add_func ("/faults/max-tokens-re-requests-the-tail",
-      test_max_tokens_re_requests_the_tail);
   return g_test_run ();
 }
