@@ -720,9 +720,11 @@ struct Upload {
   gsize chunk_size = DEFAULT_GRANULARITY;
   gsize offset = 0;
   guint status_tries = 0;
+  guint failures = 0;                       /* since the last acknowledged chunk */
 };
 
 void send_chunk (std::shared_ptr<Upload> up, GstClockTime delay);
+void query_upload (std::shared_ptr<Upload> up, GstClockTime delay);
 
 /* The session URL is absolute; behind a base-URL override (a proxy, the
  * emulator) keep its path and query but talk to the configured host. */
@@ -775,11 +777,90 @@ upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
   send_chunk (std::move (up), 0);
 }
 
+/* A chunk lost to the network or refused for a passing reason may have
+ * reached the service in part, so the session is asked what it holds
+ * instead of resending blindly. Within the retry policy; false when spent. */
+bool
+resume_upload (std::shared_ptr<Upload> &up, const Error &e)
+{
+  const RetryPolicy &policy = up->worker.config ().retry;
+  if (!e.retryable () || ++up->failures >= policy.max_attempts)
+    return false;
+
+  GstClockTime delay = up->worker.backoff (up->failures - 1);
+  if (e.retry_delay && *e.retry_delay > delay)
+    delay = *e.retry_delay;
+  GST_INFO ("upload at %" G_GSIZE_FORMAT " failed: %s; querying the session (attempt %u/%u) in %s s",
+      up->offset, e.describe ().c_str (), up->failures + 1, policy.max_attempts,
+      format_seconds (delay).c_str ());
+  query_upload (std::move (up), delay);
+  return true;
+}
+
+void
+query_answered (std::shared_ptr<Upload> up, Result<HttpReply> reply)
+{
+  if (!reply.ok ()) {
+    if (!resume_upload (up, reply.error ()))
+      up->done (reply.error ());
+    return;
+  }
+
+  const char *status = reply->header ("X-Goog-Upload-Status");
+  if (!status) {
+    up->done (protocol_error ("upload query answer carries no X-Goog-Upload-Status"));
+    return;
+  }
+  if (g_ascii_strcasecmp (status, "final") == 0) {
+    up->done (parse_file (reply->body));
+    return;
+  }
+  if (g_ascii_strcasecmp (status, "active") != 0) {
+    up->done (protocol_error (std::string ("upload query answered X-Goog-Upload-Status ") + status));
+    return;
+  }
+
+  const gsize total = g_bytes_get_size (up->data.get ());
+  const char *received = reply->header ("X-Goog-Upload-Size-Received");
+  guint64 n = 0;
+  if (!received || !g_ascii_string_to_unsigned (received, 10, 0, total, &n, nullptr)) {
+    up->done (protocol_error (std::string ("upload query answered X-Goog-Upload-Size-Received ")
+            + (received ? received : "(none)") + " for " + std::to_string (total) + " bytes"));
+    return;
+  }
+
+  /* Chunks are cut from the new offset, so the non-final ones keep their
+   * granular size; with everything received an empty finalize closes it. */
+  GST_INFO ("upload session holds %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT " bytes, resuming",
+      n, total);
+  up->offset = n;
+  send_chunk (std::move (up), 0);
+}
+
+void
+query_upload (std::shared_ptr<Upload> up, GstClockTime delay)
+{
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = up->upload_url;
+  spec.headers = {{"X-Goog-Upload-Command", "query"}};
+  spec.retry = false;
+  spec.initial_delay = delay;
+
+  Worker &worker = up->worker;
+  GCancellable *cancellable = up->cancellable.get ();
+  worker.start_call (std::move (spec), cancellable,
+      [up = std::move (up)] (Result<HttpReply> reply) mutable {
+        query_answered (std::move (up), std::move (reply));
+      });
+}
+
 void
 chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<HttpReply> reply)
 {
   if (!reply.ok ()) {
-    up->done (reply.error ());
+    if (!resume_upload (up, reply.error ()))
+      up->done (reply.error ());
     return;
   }
 
@@ -807,6 +888,7 @@ chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<Http
 
   if (g_ascii_strcasecmp (status, "active") == 0 && !last) {
     up->offset += length;
+    up->failures = 0;
     send_chunk (std::move (up), 0);
     return;
   }

@@ -16,6 +16,7 @@ packages=(
   # The HTML report test looks at the page: headless Chromium renders it,
   # tesseract reads it back.
   chromium tesseract-ocr tesseract-ocr-eng
+  valgrind
 )
 # The official-SDK interoperability test runs on Node.js; keep an existing one.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

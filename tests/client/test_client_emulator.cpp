@@ -428,6 +428,61 @@ test_cancel_mid_upload ()
 }
 
 void
+test_dropped_chunk_resumes_from_query ()
+{
+  Emulator emu (R"({"faults": [{"match": "upload_chunk", "nth": 2, "count": 1,
+    "type": "drop"}]})");
+  Client client (config_for (emu));
+  const gsize total = 9 * 1024 * 1024;
+  GPtr<GBytes> data = random_bytes (total);
+
+  auto up = client.upload_file_sync (data.get (), "application/octet-stream", "x", nullptr);
+  if (!up.ok ())
+    g_error ("%s", up.error ().describe ().c_str ());
+  g_assert_cmpint (up->size_bytes, ==, (gint64) total);
+
+  GPtr<JsonNode> log = emu.log ();
+  auto chunks = entries (log.get (), "upload_chunk");
+  g_assert_cmpuint (chunks.size (), ==, 4);
+  auto upload = [&] (gsize i) { return json_object_get_object_member (chunks[i], "upload"); };
+  g_assert_cmpint (json_object_get_int_member (upload (0), "offset"), ==, 0);
+  assert_str_eq (json_object_get_string_member (chunks[1], "fault"), "drop");
+  g_assert_cmpint (json_object_get_int_member (chunks[1], "status"), ==, 0);
+  assert_str_eq (json_object_get_string_member (upload (2), "command"), "query");
+  g_assert_cmpint (json_object_get_int_member (chunks[2], "status"), ==, 200);
+  assert_str_eq (json_object_get_string_member (upload (3), "command"), "upload, finalize");
+  g_assert_cmpint (json_object_get_int_member (upload (3), "offset"), ==, 8 * 1024 * 1024);
+  g_assert_cmpint (json_object_get_int_member (upload (3), "chunk_bytes"), ==, 1024 * 1024);
+}
+
+void
+test_dropped_chunk_within_retry_budget ()
+{
+  Emulator emu (R"({"faults": [{"match": "upload_chunk", "type": "drop"}]})");
+  ClientConfig c = config_for (emu);
+  c.retry.max_attempts = 3;
+  Client client (c);
+  GPtr<GBytes> data = random_bytes (1000);
+
+  auto up = client.upload_file_sync (data.get (), "application/octet-stream", "x", nullptr);
+  g_assert_false (up.ok ());
+  g_assert_true (up.error ().kind == Error::Kind::Transport);
+
+  GPtr<JsonNode> log = emu.log ();
+  guint sent = 0, queries = 0;
+  for (JsonObject *e : entries (log.get (), "upload_chunk")) {
+    const std::string command =
+        json_object_get_string_member (json_object_get_object_member (e, "upload"), "command");
+    if (command == "query")
+      queries++;
+    else
+      sent++;
+  }
+  g_assert_cmpuint (sent, ==, 3);
+  g_assert_cmpuint (queries, ==, 2);
+}
+
+void
 test_key_never_leaks ()
 {
   test::LogCapture log;
@@ -515,6 +570,10 @@ main (int argc, char **argv)
   g_test_add_func ("/client/emulator/timeout-cancels-attempt-and-retries", test_timeout_retried);
   g_test_add_func ("/client/emulator/cancel-mid-request", test_cancel_mid_request);
   g_test_add_func ("/client/emulator/cancel-mid-upload", test_cancel_mid_upload);
+  g_test_add_func ("/client/emulator/dropped-chunk-resumes-from-queried-offset",
+      test_dropped_chunk_resumes_from_query);
+  g_test_add_func ("/client/emulator/dropped-chunk-gives-up-after-max-attempts",
+      test_dropped_chunk_within_retry_budget);
   g_test_add_func ("/client/emulator/api-key-never-leaks", test_key_never_leaks);
   g_test_add_func ("/client/emulator/vertex-path-and-bearer", test_vertex_path_and_bearer);
 

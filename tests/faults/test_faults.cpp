@@ -666,6 +666,22 @@ test_max_tokens_re_requests_the_tail ()
       json_object_get_double_member (rest, "start"));
 }
 
+/* A chunk lost on the way: the session is queried and the upload resumes. */
+static void
+test_connection_dropped_mid_upload_is_retried ()
+{
+  RunResult r = run_with (R"("file_processing_polls": 0, "faults": [{"match": "upload_chunk",
+      "nth": 1, "count": 1, "type": "drop"}])", "max-inline-bytes=0 max-retries=1");
+  check_contract (r, {});
+  for (guint64 i = 0; i < r.segments.size (); i++) {
+    gboolean uploaded = FALSE;
+    gst_structure_get_boolean (r.segment (i), "uploaded", &uploaded);
+    g_assert_true (uploaded || r.status (i) == "silent");
+  }
+  g_assert_cmpuint (count_kind (r, "upload_chunk", 0), ==, 1);
+  g_assert_cmpuint (r.generate_count (), ==, n_sent (r));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -730,5 +746,7 @@ main (int argc, char **argv)
       test_input_video_only_audio_ends_first);
   g_test_add_func ("/faults/max-tokens-re-requests-the-tail",
       test_max_tokens_re_requests_the_tail);
+  g_test_add_func ("/faults/connection-dropped-mid-upload-is-retried",
+      test_connection_dropped_mid_upload_is_retried);
   return g_test_run ();
 }
