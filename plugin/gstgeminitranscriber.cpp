@@ -90,6 +90,10 @@ constexpr guint DEFAULT_MAX_INLINE_BYTES = 14 * 1024 * 1024;
  * its end before it is sent without the missing frames. Not live, video
  * always comes (or ends), so the segment waits for it. */
 constexpr GstClockTime VIDEO_LAG_LIMIT = 5 * GST_SECOND;
+/* Not live: how far the video may run ahead of the audio, which decides
+ * the cuts. Further ahead, its sampled frames would pile up raw while the
+ * audio waits for room among the requests in flight. */
+constexpr GstClockTime VIDEO_LEAD_LIMIT = 5 * GST_SECOND;
 /* How long the first segment waits for the video pad's caps. */
 constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (2);
 constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
@@ -630,6 +634,8 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   st.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
+  /* A video thread may be waiting for the audio to catch up. */
+  priv->cond.notify_all ();
   return GST_FLOW_OK;
 }
 
@@ -697,6 +703,16 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
       GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
   if (!GST_CLOCK_TIME_IS_VALID (rt))
     return GST_FLOW_OK;
+
+  if (!st.live) {
+    priv->cond.wait (lk, [&] {
+          return st.flushing || st.stopping || st.fatal || st.audio_eos
+          || !st.ever_audio || !GST_CLOCK_TIME_IS_VALID (st.audio_position)
+          || rt < st.audio_position + VIDEO_LEAD_LIMIT;});
+    ret = input_flow (self, st);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
 
   /* Video-only input: the frames' own clock decides the cuts. */
   const bool video_driven = !gst_pad_is_linked (self->audio_sink)
