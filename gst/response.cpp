@@ -25,8 +25,14 @@ member_int (JsonObject *obj, const char *name)
   switch (json_node_get_value_type (node)) {
     case G_TYPE_INT64:
       return json_node_get_int (node);
-    case G_TYPE_DOUBLE:
-      return static_cast<gint64> (json_node_get_double (node));
+    case G_TYPE_DOUBLE: {
+      /* A count written as 4e+29 (or NaN) must not reach the conversion,
+       * which is undefined out of range. */
+      const double d = json_node_get_double (node);
+      if (!(d > static_cast<double> (G_MININT64) && d < static_cast<double> (G_MAXINT64)))
+        return 0;
+      return static_cast<gint64> (d);
+    }
     case G_TYPE_STRING:
       return g_ascii_strtoll (json_node_get_string (node), nullptr, 10);
     default:

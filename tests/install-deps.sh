@@ -17,6 +17,8 @@ packages=(
   # tesseract reads it back.
   chromium tesseract-ocr tesseract-ocr-eng
   valgrind
+  # libFuzzer targets (tests/fuzz)
+  clang libclang-rt-14-dev
 )
 # The official-SDK interoperability test runs on Node.js; keep an existing one.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

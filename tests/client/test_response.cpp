@@ -58,6 +58,13 @@ test_usage_details_numbers_or_strings ()
   g_assert_cmpint (u.prompt_tokens_for ("IMAGE"), ==, 0);
   g_assert_cmpuint (u.candidates_details.size (), ==, 1);
   g_assert_cmpint (u.cache_details.at (0).tokens, ==, 500);
+
+  /* Found by the fuzzer: an absurd count is not a conversion out of range. */
+  auto huge = parse_generate_response (R"({"candidates": [],
+    "usageMetadata": {"promptTokenCount": 4e+29, "totalTokenCount": 12.0}})");
+  g_assert_true (huge.ok ());
+  g_assert_cmpint (huge->usage.prompt_tokens, ==, 0);
+  g_assert_cmpint (huge->usage.total_tokens, ==, 12);
   g_assert_true (r->truncated ());
 }
 
