@@ -145,10 +145,14 @@ else:
     rss_max = max(s["rss_kb"] for s in samples)
     print(f"RSS start/max/end: {first['rss_kb'] / 1024:.1f} / {rss_max / 1024:.1f} / "
           f"{last['rss_kb'] / 1024:.1f} MB (start at {first['media_s']:.0f} s of media)")
-    print(f"fds start/end: {fds_start:.0f} / {fds_end:.0f}")
+    # A floor needs enough samples to be one: a short run (the CI form lasts
+    # a few seconds) has a handful per quarter, taken with requests in flight.
+    judged = len(middle) >= 10 and len(tail) >= 10
+    print(f"fds start/end: {fds_start:.0f} / {fds_end:.0f}"
+          + ("" if judged else " (too few samples to judge; run longer)"))
     if last["rss_kb"] - first["rss_kb"] > 30 * 1024:
         failed.append("RSS grew by more than 30 MB")
-    if fds_end - fds_start > 5:
+    if judged and fds_end - fds_start > 5:
         failed.append("open fds grew by more than 5")
 for reason in failed:
     print(f"soak FAILED: {reason}")
