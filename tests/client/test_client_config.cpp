@@ -8,17 +8,11 @@
 #include <future>
 #include <thread>
 
+#include "assert_str.h"
 #include "client.h"
 #include "log_capture.h"
 
 using namespace gemini;
-
-/* Binds the value first: g_assert_cmpstr would keep a dangling c_str (). */
-#define assert_str_eq(actual, expected)                                      \
-  do {                                                                       \
-    const std::string _actual = (actual);                                    \
-    g_assert_cmpstr (_actual.c_str (), ==, (expected));                      \
-  } while (0)
 
 namespace {
 

@@ -6,18 +6,13 @@
 #include <chrono>
 #include <thread>
 
+#include "assert_str.h"
 #include "client.h"
 #include "emulator.h"
 #include "log_capture.h"
 
 using namespace gemini;
 using gemini::test::Emulator;
-
-#define assert_str_eq(actual, expected)                                      \
-  do {                                                                       \
-    const std::string _actual = (actual);                                    \
-    g_assert_cmpstr (_actual.c_str (), ==, (expected));                      \
-  } while (0)
 
 namespace {
 

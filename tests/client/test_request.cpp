@@ -1,16 +1,10 @@
 /* Request building: duration strings and the generateContent JSON shape. */
 #include <gst/gst.h>
 
+#include "assert_str.h"
 #include "request.h"
 
 using namespace gemini;
-
-/* Binds the value first: g_assert_cmpstr would keep a dangling c_str (). */
-#define assert_str_eq(actual, expected)                                      \
-  do {                                                                       \
-    const std::string _actual = (actual);                                    \
-    g_assert_cmpstr (_actual.c_str (), ==, (expected));                      \
-  } while (0)
 
 namespace {
 

@@ -394,19 +394,27 @@ on_stream_pad (GstElement *dec, GstPad *pad, gpointer)
   gst_object_unref (pipeline);
 }
 
+/* Links the first pad whose caps start with `prefix` to `element`'s sink
+ * pad; every other stream goes to a fakesink. */
 void
-on_frame_pad (GstElement *dec, GstPad *pad, gpointer convert)
+link_first_pad_of (GstElement *dec, GstPad *pad, GstElement *element, const char *prefix)
 {
   GstCaps *caps = gst_pad_query_caps (pad, nullptr);
-  const bool video = g_str_has_prefix (gst_structure_get_name (
-          gst_caps_get_structure (caps, 0)), "video/");
+  const bool wanted = g_str_has_prefix (gst_structure_get_name (
+          gst_caps_get_structure (caps, 0)), prefix);
   gst_caps_unref (caps);
-  GstPad *sink = gst_element_get_static_pad (GST_ELEMENT (convert), "sink");
-  if (video && !gst_pad_is_linked (sink))
+  GstPad *sink = gst_element_get_static_pad (element, "sink");
+  if (wanted && !gst_pad_is_linked (sink))
     gst_pad_link (pad, sink);
   else
     on_stream_pad (dec, pad, nullptr);
   gst_object_unref (sink);
+}
+
+void
+on_frame_pad (GstElement *dec, GstPad *pad, gpointer convert)
+{
+  link_first_pad_of (dec, pad, GST_ELEMENT (convert), "video/");
 }
 
 /* Decodes every stream of `path` to the end; true when nothing failed. */
@@ -434,16 +442,7 @@ decodes_fully (const std::string &path)
 void
 on_text_pad (GstElement *dec, GstPad *pad, gpointer appsink)
 {
-  GstCaps *caps = gst_pad_query_caps (pad, nullptr);
-  const bool text = g_str_has_prefix (gst_structure_get_name (
-          gst_caps_get_structure (caps, 0)), "text/");
-  gst_caps_unref (caps);
-  GstPad *sink = gst_element_get_static_pad (GST_ELEMENT (appsink), "sink");
-  if (text && !gst_pad_is_linked (sink))
-    gst_pad_link (pad, sink);
-  else
-    on_stream_pad (dec, pad, nullptr);
-  gst_object_unref (sink);
+  link_first_pad_of (dec, pad, GST_ELEMENT (appsink), "text/");
 }
 
 /* The cues of a container's subtitle track. */
