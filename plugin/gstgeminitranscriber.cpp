@@ -95,7 +95,7 @@ constexpr GstClockTime VIDEO_LAG_LIMIT = 5 * GST_SECOND;
  * audio waits for room among the requests in flight. */
 constexpr GstClockTime VIDEO_LEAD_LIMIT = 5 * GST_SECOND;
 /* How long the first segment waits for the video pad's caps. */
-constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (2);
+constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (5);
 constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
 
 struct Settings {

@@ -150,8 +150,13 @@ else:
     judged = len(middle) >= 10 and len(tail) >= 10
     print(f"fds start/end: {fds_start:.0f} / {fds_end:.0f}"
           + ("" if judged else " (too few samples to judge; run longer)"))
-    if last["rss_kb"] - first["rss_kb"] > 30 * 1024:
+    # Memory reaches its plateau after about 30 minutes of media (the
+    # requests in flight, the encoders, the allocator's arenas): a shorter
+    # run only proves the pipeline survives the faults.
+    if total >= 60 * 60 and last["rss_kb"] - first["rss_kb"] > 30 * 1024:
         failed.append("RSS grew by more than 30 MB")
+    elif total < 60 * 60:
+        print("RSS: too short to judge growth; run 60 media minutes or more")
     if judged and fds_end - fds_start > 5:
         failed.append("open fds grew by more than 5")
 for reason in failed:
