@@ -1,4 +1,5 @@
 #include "emulator.h"
+#include "batch.h"
 
 #include <algorithm>
 #include <atomic>
@@ -1378,6 +1379,8 @@ redact_inline_data (JsonNode *node)
 
 struct StoredFile {
   std::string id, display_name, mime, sha256, create_time, expire_time;
+  std::string source = "UPLOADED";   /* GENERATED: a batch's results */
+  std::shared_ptr<const std::string> content;
   gint64 size = 0;
   gint64 polls_left = 0;
   bool fail = false;
@@ -1403,7 +1406,7 @@ struct StoredFile {
     json_object_set_string_member (o, "uri",
         (base_url + "/v1beta/files/" + id).c_str ());
     json_object_set_string_member (o, "state", state ());
-    json_object_set_string_member (o, "source", "UPLOADED");
+    json_object_set_string_member (o, "source", source.c_str ());
     if (g_str_equal (state (), "ACTIVE") && info.has_video) {
       JsonObject *vm = json_object_new ();
       json_object_set_string_member (vm, "videoDuration",
@@ -1466,6 +1469,7 @@ struct Emulator::Impl {
   std::map<std::string, StoredFile> files;
   std::map<std::string, UploadSession> uploads;
   gint64 generate_count = 0;
+  std::unique_ptr<BatchService> batches;
 
   gint64 start_us = g_get_monotonic_time ();
   guint port = 0;
@@ -1655,6 +1659,8 @@ struct Emulator::Impl {
   void handle_file_get (const CallPtr &call, const std::string &id);
   void handle_file_list (const CallPtr &call, GHashTable *query);
   void handle_file_delete (const CallPtr &call, const std::string &id);
+  void handle_batch (const CallPtr &call, const std::string &path, GHashTable *query);
+  BatchHost batch_host ();
 
   std::string log_json () const {
     std::lock_guard<std::mutex> lk (lock);
@@ -1670,12 +1676,19 @@ struct Emulator::Impl {
     auto s = parse_script (text, error);
     if (!s)
       return false;
-    std::lock_guard<std::mutex> lk (lock);
-    script = std::move (*s);
+    {
+      std::lock_guard<std::mutex> lk (lock);
+      script = std::move (*s);
+    }
+    GPtr<JsonNode> root = parse_json (text, nullptr);
+    GPtr<JsonObject> empty (json_object_new ());
+    batches->set_script (root && JSON_NODE_HOLDS_OBJECT (root.get ()) ?
+        json_node_get_object (root.get ()) : empty.get ());
     return true;
   }
 
   void reset () {
+    batches->reset ();
     std::lock_guard<std::mutex> lk (lock);
     log.clear ();
     files.clear ();
@@ -1775,7 +1788,8 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
           "streamGenerateContent)$", path, g) && method == "POST") {
     version = g[0];
     call->model = g[1];
-    call->kind = g[2] == "generateContent" ? "generate" : "stream";
+    call->kind = g[2] == "streamGenerateContent" ? "stream" :
+        header (msg, BATCH_REQUEST_HEADER).empty () ? "generate" : "batch_request";
   } else if (match ("^/(v1|v1beta1)/projects/[^/]+/locations/[^/]+/publishers/"
           "google/models/([^/:]+):(generateContent|streamGenerateContent)$",
           path, g) && method == "POST") {
@@ -1793,6 +1807,8 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
         method == "DELETE" ? "file_delete" : "other";
   } else if (match ("^/(v1beta|v1)/files$", path, g) && method == "GET") {
     call->kind = "file_list";
+  } else if (std::string k = BatchService::kind_of (method, path); !k.empty ()) {
+    call->kind = k;
   } else {
     call->kind = "other";
   }
@@ -1855,7 +1871,8 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
 
   if (call->kind == "control")
     handle_control (call, path);
-  else if (call->kind == "generate" || call->kind == "stream")
+  else if (call->kind == "generate" || call->kind == "stream" ||
+      call->kind == "batch_request")
     handle_generate (call, version, vertex, query);
   else if (call->kind == "upload_start")
     handle_upload_start (call);
@@ -1867,6 +1884,8 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
     handle_file_delete (call, id);
   else if (call->kind == "file_list")
     handle_file_list (call, query);
+  else if (!BatchService::kind_of (method, path).empty ())
+    handle_batch (call, path, query);
   else
     respond_error (call, ApiError::make (404, "NOT_FOUND",
             "Method not found: " + method + " " + path));
@@ -2415,6 +2434,8 @@ Emulator::Impl::handle_upload_chunk (const CallPtr &call,
   GPtr<gchar> b64 (g_base64_encode ((const guchar *) hex.get (),
           strlen (hex.get ())));
   file->sha256 = b64.get ();
+  file->content = std::make_shared<const std::string> (
+      (const char *) session.data->data, session.data->len);
   auto bytes = std::make_shared<GPtr<GBytes>> (
       g_byte_array_free_to_bytes (session.data.release ()));
 
@@ -2438,7 +2459,9 @@ Emulator::Impl::handle_upload_chunk (const CallPtr &call,
         std::string body;
         {
           std::lock_guard<std::mutex> lk (lock);
-          file->polls_left = std::max<gint64> (0, script.file_processing_polls);
+          /* only media needs processing: a JSONL batch input is usable at once */
+          file->polls_left = media ?
+              std::max<gint64> (0, script.file_processing_polls) : 0;
           files[file->id] = *file;
           file_order.push_back (file->id);
           GPtr<JsonObject> root (json_object_new ());
@@ -2537,6 +2560,103 @@ Emulator::Impl::handle_file_delete (const CallPtr &call, const std::string &id)
 }
 
 void
+Emulator::Impl::handle_batch (const CallPtr &call, const std::string &path,
+    GHashTable *query)
+{
+  if (!check_api_key (call, query))
+    return;
+  std::string body = body_string (call->msg.get ());
+  if (call->kind == "batch_create") {
+    std::string last = path.substr (path.rfind ('/') + 1);
+    call->model = last.substr (0, last.find (':'));
+    log_string (call, "model", call->model);
+    if (GPtr<JsonNode> logged = parse_json (body, nullptr)) {
+      redact_inline_data (logged.get ());
+      log_set (call, "body", logged.release ());
+    }
+  }
+  auto fault = take_fault (call->kind);
+  if (fault && transport_fault (call, *fault))
+    return;
+  const char *alt = query_get (query, "alt");
+  BatchAnswer a = call->kind == "file_download" && g_strcmp0 (alt, "media") != 0 ?
+      BatchAnswer::error (400, "INVALID_ARGUMENT",
+          "Downloading a file's content needs alt=media.") :
+      batches->handle (call->kind, path, body, query_get (query, "pageSize"),
+          query_get (query, "pageToken"));
+  double delay = fault && fault->type == "delay" ? (double) fault->delay_ms : 0;
+  defer (call, delay, [this, call, a] {
+        if (a.status < 300)
+          respond (call, a.status, a.body, a.content_type.c_str ());
+        else
+          respond_error (call, ApiError::make (a.status, a.grpc_status, a.message));
+      });
+}
+
+BatchHost
+Emulator::Impl::batch_host ()
+{
+  BatchHost h;
+  h.read_file = [this] (const std::string &id, bool download,
+      BatchAnswer &error) -> std::optional<std::string> {
+    std::lock_guard<std::mutex> lk (lock);
+    auto it = files.find (id);
+    if (it == files.end ()) {
+      error = BatchAnswer::error (403, "PERMISSION_DENIED", "You do not have "
+          "permission to access the File " + id + " or it may not exist.");
+      return std::nullopt;
+    }
+    if (download && it->second.source != "GENERATED") {
+      error = BatchAnswer::error (400, "INVALID_ARGUMENT", "Only generated "
+          "files can be downloaded; files/" + id + " was uploaded.");
+      return std::nullopt;
+    }
+    if (!g_str_equal (it->second.state (), "ACTIVE")) {
+      error = BatchAnswer::error (400, "FAILED_PRECONDITION", "The File " + id +
+          " is not in an ACTIVE state and usage is not allowed.");
+      return std::nullopt;
+    }
+    return *it->second.content;
+  };
+  h.add_file = [this] (const std::string &display_name, const std::string &mime,
+      std::string bytes) {
+    StoredFile f;
+    f.id = random_id (12);
+    f.display_name = display_name;
+    f.mime = mime;
+    f.source = "GENERATED";
+    f.size = (gint64) bytes.size ();
+    g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+    g_autoptr (GDateTime) expires = g_date_time_add_hours (now, 48);
+    f.create_time = rfc3339 (now);
+    f.expire_time = rfc3339 (expires);
+    GPtr<gchar> hex (g_compute_checksum_for_string (G_CHECKSUM_SHA256,
+            bytes.data (), (gssize) bytes.size ()));
+    GPtr<gchar> b64 (g_base64_encode ((const guchar *) hex.get (),
+            strlen (hex.get ())));
+    f.sha256 = b64.get ();
+    f.content = std::make_shared<const std::string> (std::move (bytes));
+    std::lock_guard<std::mutex> lk (lock);
+    files[f.id] = f;
+    file_order.push_back (f.id);
+    return f.id;
+  };
+  h.validate = [] (JsonNode *request) -> std::optional<std::string> {
+    Validator v;
+    ParsedRequest req;
+    if (v.request (request, req))
+      return std::nullopt;
+    return v.error->message;
+  };
+  h.known_model = [this] (const std::string &model) {
+    std::lock_guard<std::mutex> lk (lock);
+    return std::find (script.models.begin (), script.models.end (), model) !=
+        script.models.end ();
+  };
+  return h;
+}
+
+void
 Emulator::Impl::run (guint want_port, std::promise<bool> &ready)
 {
   g_main_context_push_thread_default (ctx.get ());
@@ -2557,6 +2677,7 @@ Emulator::Impl::run (guint want_port, std::promise<bool> &ready)
     port = uris ? (guint) g_uri_get_port (static_cast<GUri *> (uris->data)) : 0;
     g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
     base_url = "http://127.0.0.1:" + std::to_string (port);
+    batches->set_base_url (base_url);
     GST_INFO ("listening on %s", base_url.c_str ());
   } else {
     g_warning ("gemini-emulator cannot listen on 127.0.0.1:%u: %s", want_port,
@@ -2573,6 +2694,8 @@ Emulator::Impl::run (guint want_port, std::promise<bool> &ready)
 void
 Emulator::Impl::shutdown ()
 {
+  /* job workers may be waiting for this server: before it stops */
+  batches->stop ();
   stopping = true;
   {
     std::unique_lock<std::mutex> lk (workers_lock);
@@ -2602,6 +2725,7 @@ Emulator::Emulator (std::string_view script_json, guint port)
     : impl_ (std::make_unique<Impl> ())
 {
   init_debug ();
+  impl_->batches = std::make_unique<BatchService> (impl_->batch_host ());
   if (!gst_is_initialized ())
     gst_init (nullptr, nullptr);
   std::string error;

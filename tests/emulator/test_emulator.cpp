@@ -593,6 +593,241 @@ test_inspects_generated_webm ()
       ==, "Request contains an invalid argument.");
 }
 
+/* ---------- Batch API ---------- */
+
+const char *kBatchScript = R"({"batch": {"pending_ms": 60, "running_ms": 120},
+    "transcript": {"speakers": [{"id": "a", "name": "Alice"}],
+      "utterances": [{"start": 1.0, "end": 2.0, "speaker": "a", "text": "Hi."}]},
+    "faults": [{"match": "batch_request", "nth": 2, "type": "http", "status": 429,
+      "message": "Quota exceeded"}]})";
+
+std::string
+batch_url (const Emulator &emu)
+{
+  return generate_url (emu, "gemini-2.5-flash", "batchGenerateContent");
+}
+
+std::string
+inline_batch (std::initializer_list<const char *> keys)
+{
+  std::string items;
+  for (const char *k : keys)
+    items += std::string (items.empty () ? "" : ",") + "{\"request\":" +
+        text_request (k) + ",\"metadata\":{\"key\":\"" + k + "\"}}";
+  return "{\"batch\":{\"displayName\":\"t\",\"inputConfig\":{\"requests\":"
+      "{\"requests\":[" + items + "]}}}}";
+}
+
+const char *
+batch_state (const Reply &r)
+{
+  return json_object_get_string_member (json_object_get_object_member (r.object (),
+          "metadata"), "state");
+}
+
+/* Polls the job until it is done; every state seen, in order. */
+std::vector<std::string>
+wait_done (const Emulator &emu, const std::string &name, Reply &last)
+{
+  std::vector<std::string> seen;
+  for (int i = 0; i < 500; i++) {
+    last = send ("GET", emu.url () + "/v1beta/" + name);
+    g_assert_cmpuint (last.status, ==, 200);
+    if (seen.empty () || seen.back () != batch_state (last))
+      seen.emplace_back (batch_state (last));
+    if (json_object_get_boolean_member_with_default (last.object (), "done", FALSE))
+      return seen;
+    g_usleep (10000);
+  }
+  g_assert_not_reached ();
+}
+
+void
+test_batch_inline_job ()
+{
+  Emulator emu (kBatchScript);
+  Reply created = send ("POST", batch_url (emu), inline_batch ({ "k1", "k2", "k3" }));
+  g_assert_cmpuint (created.status, ==, 200);
+  g_assert_cmpstr (batch_state (created), ==, "BATCH_STATE_PENDING");
+  std::string name = json_object_get_string_member (created.object (), "name");
+  g_assert_true (g_str_has_prefix (name.c_str (), "batches/"));
+
+  Reply done;
+  auto seen = wait_done (emu, name, done);
+  g_assert_cmpuint (seen.size (), ==, 3);
+  g_assert_cmpstr (seen[1].c_str (), ==, "BATCH_STATE_RUNNING");
+  g_assert_cmpstr (seen[2].c_str (), ==, "BATCH_STATE_SUCCEEDED");
+  JsonObject *meta = json_object_get_object_member (done.object (), "metadata");
+  JsonObject *stats = json_object_get_object_member (meta, "batchStats");
+  g_assert_cmpstr (json_object_get_string_member (stats, "requestCount"), ==, "3");
+  g_assert_cmpstr (json_object_get_string_member (stats, "failedRequestCount"), ==, "1");
+  JsonArray *list = json_object_get_array_member (json_object_get_object_member (
+          json_object_get_object_member (meta, "output"), "inlinedResponses"),
+      "inlinedResponses");
+  g_assert_cmpuint (json_array_get_length (list), ==, 3);
+  for (guint i = 0; i < 3; i++) {
+    JsonObject *r = json_array_get_object_element (list, i);
+    const std::string key = "k" + std::to_string (i + 1);
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (r,
+                "metadata"), "key"), ==, key.c_str ());
+    /* the second request met the batch_request fault: an error kept with its key */
+    g_assert_cmpint (json_object_has_member (r, "error"), ==, i == 1);
+    if (i == 1) {
+      JsonObject *e = json_object_get_object_member (r, "error");
+      g_assert_cmpint (json_object_get_int_member (e, "code"), ==, 8);
+      g_assert_cmpstr (json_object_get_string_member (e, "message"), ==, "Quota exceeded");
+    } else {
+      g_assert_nonnull (strstr (answer_text (Reply{200, {}, GPtr<JsonNode> (json_node_copy (
+                  json_object_get_member (r, "response")))}).c_str (), "\"Hi.\""));
+    }
+  }
+
+  /* each request went through generateContent, in the log as batch_request */
+  GPtr<JsonNode> log;
+  JsonObject *create = log_entry (emu, 0, log);
+  g_assert_cmpstr (json_object_get_string_member (create, "kind"), ==, "batch_create");
+  g_assert_cmpstr (json_object_get_string_member (create, "model"), ==, "gemini-2.5-flash");
+  JsonArray *all = json_object_get_array_member (json_node_get_object (log.get ()),
+      "requests");
+  std::vector<std::string> tags;
+  for (guint i = 0; i < json_array_get_length (all); i++) {
+    JsonObject *e = json_array_get_object_element (all, i);
+    if (g_str_equal (json_object_get_string_member (e, "kind"), "batch_request"))
+      tags.emplace_back (json_object_get_string_member (json_object_get_object_member (e,
+              "headers"), "x-emulator-batch"));
+  }
+  g_assert_cmpuint (tags.size (), ==, 3);
+  for (guint i = 0; i < 3; i++) {
+    const std::string want = name + " k" + std::to_string (i + 1);
+    g_assert_cmpstr (tags[i].c_str (), ==, want.c_str ());
+  }
+
+  Reply second = send ("POST", batch_url (emu), inline_batch ({ "x" }));
+  Reply page = send ("GET", emu.url () + "/v1beta/batches?pageSize=1");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page.object (),
+              "operations")), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (page.object (), "nextPageToken"), ==, "1");
+  Reply rest = send ("GET", emu.url () + "/v1beta/batches?pageSize=5&pageToken=1");
+  g_assert_false (json_object_has_member (rest.object (), "nextPageToken"));
+
+  g_assert_cmpuint (send ("DELETE", emu.url () + "/v1beta/" + name).status, ==, 200);
+  Reply gone = send ("GET", emu.url () + "/v1beta/" + name);
+  g_assert_cmpuint (gone.status, ==, 404);
+  g_assert_cmpstr (json_object_get_string_member (gone.error (), "status"), ==, "NOT_FOUND");
+}
+
+void
+test_batch_file_job ()
+{
+  Emulator emu (kBatchScript);
+  std::string jsonl = "{\"key\":\"a\",\"request\":" + text_request ("one") + "}\n"
+      "{\"key\":\"b\",\"request\":" + text_request ("two") + "}\n";
+  Reply start = upload_start (emu, jsonl.size (), "application/jsonl");
+  Reply up = upload_chunk (start.upload_url, jsonl, 0, true);
+  std::string input = json_object_get_string_member (json_object_get_object_member (
+          up.object (), "file"), "name");
+  send ("GET", emu.url () + "/v1beta/" + input);
+  Reply created = send ("POST", emu.url () + "/v1/models/gemini-2.5-flash:batchGenerateContent",
+      "{\"batch\":{\"inputConfig\":{\"fileName\":\"" + input + "\"}}}");
+  g_assert_cmpuint (created.status, ==, 200);
+  Reply done;
+  wait_done (emu, json_object_get_string_member (created.object (), "name"), done);
+  g_assert_cmpstr (batch_state (done), ==, "BATCH_STATE_SUCCEEDED");
+  std::string results = json_object_get_string_member (json_object_get_object_member (
+          json_object_get_object_member (done.object (), "metadata"), "output"),
+      "responsesFile");
+
+  Reply file = send ("GET", emu.url () + "/v1beta/" + results);
+  g_assert_cmpstr (json_object_get_string_member (file.object (), "source"), ==, "GENERATED");
+  Reply bytes = send ("GET", emu.url () + "/v1beta/" + results + ":download?alt=media");
+  g_assert_cmpuint (bytes.status, ==, 200);
+  gchar **lines = g_strsplit (bytes.body.c_str (), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);
+  g_assert_true (g_str_has_prefix (lines[0], "{\"key\":\"a\",\"response\":{"));
+  g_assert_true (g_str_has_prefix (lines[1], "{\"key\":\"b\",\"error\":{\"code\":8,"));
+  g_strfreev (lines);
+
+  g_assert_cmpuint (send ("GET", emu.url () + "/v1beta/" + results + ":download").status,
+      ==, 400);
+  Reply uploaded = send ("GET", emu.url () + "/v1beta/" + input + ":download?alt=media");
+  g_assert_cmpuint (uploaded.status, ==, 400);
+}
+
+void
+test_batch_is_strict ()
+{
+  Emulator emu (kBatchScript);
+  auto message = [&] (const std::string &body, guint status = 400) {
+    Reply r = send ("POST", batch_url (emu), body);
+    g_assert_cmpuint (r.status, ==, status);
+    return std::string (json_object_get_string_member (r.error (), "message"));
+  };
+  const std::string unknown = message ("{\"batch\":{\"inputConfig\":{\"requests\":"
+      "{\"requests\":[]}},\"colour\":1}}");
+  g_assert_cmpstr (unknown.c_str (), ==,
+      "Invalid JSON payload received. Unknown name \"colour\" at 'batch': Cannot find field.");
+  const std::string both = message ("{\"batch\":{\"inputConfig\":{\"fileName\":\"files/x\","
+      "\"requests\":{\"requests\":[]}}}}");
+  g_assert_nonnull (strstr (both.c_str (), "exactly one of"));
+  const std::string empty = message ("{\"batch\":{\"inputConfig\":{\"requests\":"
+      "{\"requests\":[]}}}}");
+  g_assert_nonnull (strstr (empty.c_str (), "must not be empty"));
+  const std::string bad_role = message ("{\"batch\":{\"inputConfig\":{\"requests\":{\"requests\":"
+      "[{\"request\":{\"contents\":[{\"role\":\"robot\",\"parts\":[{\"text\":\"x\"}]}]}}]}}}}");
+  g_assert_true (g_str_has_prefix (bad_role.c_str (),
+          "batch.input_config.requests.requests[0].request: "));
+  const std::string missing = message ("{\"batch\":{\"inputConfig\":{\"fileName\":"
+      "\"files/nosuchfile\"}}}", 403);
+  g_assert_nonnull (strstr (missing.c_str (), "nosuchfile"));
+  Reply unknown_model = send ("POST", generate_url (emu, "gemini-0-nope",
+          "batchGenerateContent"), inline_batch ({ "a" }));
+  g_assert_cmpuint (unknown_model.status, ==, 404);
+  g_assert_cmpuint (send ("POST", batch_url (emu), inline_batch ({ "a" }), nullptr).status, ==,
+      403);
+  /* nothing was created */
+  g_assert_false (json_object_has_member (send ("GET", emu.url () +
+              "/v1beta/batches").object (), "operations"));
+}
+
+void
+test_batch_outcomes_and_cancel ()
+{
+  Emulator emu (R"({"batch": {"pending_ms": 30, "running_ms": 30, "outcomes": [
+      {"nth": 1, "state": "FAILED", "message": "Batch failed: model overloaded"},
+      {"nth": 2, "state": "EXPIRED"}]}})");
+  Reply failed;
+  wait_done (emu, json_object_get_string_member (send ("POST", batch_url (emu),
+              inline_batch ({ "a" })).object (), "name"), failed);
+  g_assert_cmpstr (batch_state (failed), ==, "BATCH_STATE_FAILED");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+              failed.object (), "error"), "message"), ==, "Batch failed: model overloaded");
+  g_assert_false (json_object_has_member (json_object_get_object_member (failed.object (),
+              "metadata"), "output"));
+  Reply expired;
+  wait_done (emu, json_object_get_string_member (send ("POST", batch_url (emu),
+              inline_batch ({ "a" })).object (), "name"), expired);
+  g_assert_cmpstr (batch_state (expired), ==, "BATCH_STATE_EXPIRED");
+
+  emu.set_script (R"({"batch": {"pending_ms": 5000}})");
+  std::string name = json_object_get_string_member (send ("POST", batch_url (emu),
+          inline_batch ({ "a" })).object (), "name");
+  g_assert_cmpuint (send ("POST", emu.url () + "/v1beta/" + name + ":cancel").status, ==, 200);
+  Reply cancelled;
+  wait_done (emu, name, cancelled);
+  g_assert_cmpstr (batch_state (cancelled), ==, "BATCH_STATE_CANCELLED");
+  Reply again = send ("POST", emu.url () + "/v1beta/" + name + ":cancel");
+  g_assert_cmpuint (again.status, ==, 400);
+  g_assert_cmpstr (json_object_get_string_member (again.error (), "status"), ==,
+      "FAILED_PRECONDITION");
+  /* a failed, an expired or a cancelled job never ran a request */
+  GPtr<JsonNode> log = emu.log ();
+  JsonArray *requests = json_object_get_array_member (json_node_get_object (log.get ()),
+      "requests");
+  for (guint i = 0; i < json_array_get_length (requests); i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (requests,
+                i), "kind"), !=, "batch_request");
+}
+
 }  // namespace
 
 int
@@ -625,5 +860,12 @@ main (int argc, char **argv)
       test_sse_framing);
   g_test_add_func ("/emulator/media/inspects-generated-webm",
       test_inspects_generated_webm);
+  g_test_add_func ("/emulator/batch/inline-job-states-results-errors-list-delete",
+      test_batch_inline_job);
+  g_test_add_func ("/emulator/batch/jsonl-file-job-and-result-download",
+      test_batch_file_job);
+  g_test_add_func ("/emulator/batch/create-is-strict", test_batch_is_strict);
+  g_test_add_func ("/emulator/batch/failed-expired-and-cancelled-jobs",
+      test_batch_outcomes_and_cancel);
   return g_test_run ();
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -149,4 +149,68 @@ test('errors come back as ApiError with the HTTP status', async () => {
   await assert.rejects(
     wrongKey.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }),
     (err) => err.status === 400 && /API key not valid/.test(err.message));
+});
+
+async function waitForBatch(name) {
+  for (let i = 0; i < 400; i++) {
+    const job = await ai.batches.get({ name });
+    if (['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED',
+      'JOB_STATE_EXPIRED'].includes(job.state))
+      return job;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.fail(`batch ${name} never finished`);
+}
+
+test('batches: inline requests, get until done, inline responses; JSONL file in and out', async () => {
+  const clip = (from, to) => [{
+    role: 'user',
+    parts: [{ text: `This clip covers ${from} to ${to} of the stream. List what is said.` }],
+  }];
+  const job = await ai.batches.create({
+    model: 'gemini-2.5-flash',
+    src: [
+      { contents: clip('0:00:00.000', '0:00:02.000'), metadata: { key: 'first' },
+        config: { responseMimeType: 'application/json', responseSchema: schema } },
+      { contents: clip('0:00:02.000', '0:00:04.000'), metadata: { key: 'second' } },
+    ],
+    config: { displayName: 'sdk-inline' },
+  });
+  assert.match(job.name, /^batches\/[a-z0-9-]+$/);
+  assert.equal(job.state, 'JOB_STATE_PENDING');
+  assert.equal(job.displayName, 'sdk-inline');
+
+  const done = await waitForBatch(job.name);
+  assert.equal(done.state, 'JOB_STATE_SUCCEEDED');
+  const responses = done.dest.inlinedResponses;
+  assert.equal(responses.length, 2);
+  assert.deepEqual(responses.map((r) => r.metadata.key), ['first', 'second']);
+  // the SDK hands inlined responses over as plain objects, without the .text getter
+  const textOf = (r) => r.response.candidates[0].content.parts[0].text;
+  const first = JSON.parse(textOf(responses[0]));
+  assert.equal(first.task1_transcripts[0].text, 'Hello and welcome.');
+  assert.equal(first.task2_speakers[0].name, 'Alice Martin');
+  assert.deepEqual(JSON.parse(textOf(responses[1])).task1_transcripts, []);
+
+  const pager = await ai.batches.list({ config: { pageSize: 10 } });
+  assert.ok(pager.page.some((j) => j.name === job.name));
+
+  const jsonlPath = join(workdir, 'requests.jsonl');
+  writeFileSync(jsonlPath, [
+    { key: 'only', request: { contents: clip('0:00:00.000', '0:00:02.000') } },
+  ].map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const input = await ai.files.upload({ file: jsonlPath, config: { mimeType: 'jsonl' } });
+  const fileJob = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name });
+  const fileDone = await waitForBatch(fileJob.name);
+  assert.equal(fileDone.state, 'JOB_STATE_SUCCEEDED');
+  assert.match(fileDone.dest.fileName, /^files\//);
+  const resultsPath = join(workdir, 'results.jsonl');
+  await ai.files.download({ file: fileDone.dest.fileName, downloadPath: resultsPath });
+  const lines = readFileSync(resultsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].key, 'only');
+  assert.match(lines[0].response.candidates[0].content.parts[0].text, /Hello and welcome/);
+
+  await ai.batches.delete({ name: job.name });
+  await assert.rejects(ai.batches.get({ name: job.name }), (err) => err.status === 404);
 });
