@@ -2459,9 +2459,7 @@ Emulator::Impl::handle_upload_chunk (const CallPtr &call,
         std::string body;
         {
           std::lock_guard<std::mutex> lk (lock);
-          /* only media needs processing: a JSONL batch input is usable at once */
-          file->polls_left = media ?
-              std::max<gint64> (0, script.file_processing_polls) : 0;
+          file->polls_left = std::max<gint64> (0, script.file_processing_polls);
           files[file->id] = *file;
           file_order.push_back (file->id);
           GPtr<JsonObject> root (json_object_new ());

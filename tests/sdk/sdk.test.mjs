@@ -199,7 +199,9 @@ test('batches: inline requests, get until done, inline responses; JSONL file in 
   writeFileSync(jsonlPath, [
     { key: 'only', request: { contents: clip('0:00:00.000', '0:00:02.000') } },
   ].map((l) => JSON.stringify(l)).join('\n') + '\n');
-  const input = await ai.files.upload({ file: jsonlPath, config: { mimeType: 'jsonl' } });
+  let input = await ai.files.upload({ file: jsonlPath, config: { mimeType: 'jsonl' } });
+  for (let i = 0; input.state !== 'ACTIVE' && i < 20; i++)
+    input = await ai.files.get({ name: input.name });
   const fileJob = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name });
   const fileDone = await waitForBatch(fileJob.name);
   assert.equal(fileDone.state, 'JOB_STATE_SUCCEEDED');
