@@ -1323,6 +1323,167 @@ Client::delete_file (std::string_view name, GCancellable *cancellable, DoneCallb
   });
 }
 
+/* ---- Batch API ---- */
+
+namespace {
+
+std::string
+batch_url (const ClientConfig &config, std::string_view name)
+{
+  std::string n (name);
+  if (!g_str_has_prefix (n.c_str (), "batches/"))
+    n = "batches/" + n;
+  return config.endpoint + "/" + config.api_version + "/" + n;
+}
+
+/* Starts `spec` on the client thread and hands the answer's body over as it
+ * is (`as_json` false) or parsed. */
+template <typename Callback>
+void
+start_batch_call (const ClientConfig &config, Worker &worker, CallSpec spec,
+    GCancellable *cancellable, Callback done)
+{
+  if (reject_files_api_on_vertex (config, worker, done))
+    return;
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                   done = std::move (done)] () mutable {
+    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
+      if (!reply.ok ()) {
+        done (reply.error ());
+        return;
+      }
+      if constexpr (std::is_same_v<Callback, Client::JsonCallback>) {
+        GError *raw = nullptr;
+        GPtr<JsonNode> root (json_from_string (reply->body.c_str (), &raw));
+        GPtr<GError> error (raw);
+        if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ())) {
+          done (protocol_error ("the batch answer is not a JSON object"));
+          return;
+        }
+        done (std::move (root));
+      } else if constexpr (std::is_same_v<Callback, Client::BytesCallback>) {
+        done (GPtr<GBytes> (g_bytes_new (reply->body.data (), reply->body.size ())));
+      } else {
+        done (Unit{});
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void
+Client::create_batch (std::string_view model, GBytes *body, GCancellable *cancellable,
+    JsonCallback done)
+{
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = model_url (model, "batchGenerateContent");
+  spec.body = ref_ptr (body);
+  spec.content_type = "application/json";
+  spec.model_call = true;
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+void
+Client::get_batch (std::string_view name, GCancellable *cancellable, JsonCallback done)
+{
+  CallSpec spec;
+  spec.url = batch_url (config_, name);
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+void
+Client::list_batches (guint page_size, std::string_view page_token, GCancellable *cancellable,
+    JsonCallback done)
+{
+  CallSpec spec;
+  spec.url = config_.endpoint + "/" + config_.api_version + "/batches?pageSize=" +
+      std::to_string (page_size);
+  if (!page_token.empty ()) {
+    GPtr<gchar> escaped (g_uri_escape_string (std::string (page_token).c_str (), nullptr, TRUE));
+    spec.url += std::string ("&pageToken=") + escaped.get ();
+  }
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+void
+Client::cancel_batch (std::string_view name, GCancellable *cancellable, DoneCallback done)
+{
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = batch_url (config_, name) + ":cancel";
+  spec.body.reset (g_bytes_new_static ("{}", 2));
+  spec.content_type = "application/json";
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+void
+Client::delete_batch (std::string_view name, GCancellable *cancellable, DoneCallback done)
+{
+  CallSpec spec;
+  spec.method = "DELETE";
+  spec.url = batch_url (config_, name);
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+void
+Client::download_file (std::string_view name, GCancellable *cancellable, BytesCallback done)
+{
+  CallSpec spec;
+  spec.url = file_url (config_, name) + ":download?alt=media";
+  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+}
+
+Result<GPtr<JsonNode>>
+Client::create_batch_sync (std::string_view model, GBytes *body, GCancellable *cancellable)
+{
+  return run_sync<GPtr<JsonNode>> (impl_->worker, [&] (JsonCallback done) {
+    create_batch (model, body, cancellable, std::move (done));
+  });
+}
+
+Result<GPtr<JsonNode>>
+Client::get_batch_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<GPtr<JsonNode>> (impl_->worker, [&] (JsonCallback done) {
+    get_batch (name, cancellable, std::move (done));
+  });
+}
+
+Result<GPtr<JsonNode>>
+Client::list_batches_sync (guint page_size, std::string_view page_token,
+    GCancellable *cancellable)
+{
+  return run_sync<GPtr<JsonNode>> (impl_->worker, [&] (JsonCallback done) {
+    list_batches (page_size, page_token, cancellable, std::move (done));
+  });
+}
+
+Result<Unit>
+Client::cancel_batch_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<Unit> (impl_->worker, [&] (DoneCallback done) {
+    cancel_batch (name, cancellable, std::move (done));
+  });
+}
+
+Result<Unit>
+Client::delete_batch_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<Unit> (impl_->worker, [&] (DoneCallback done) {
+    delete_batch (name, cancellable, std::move (done));
+  });
+}
+
+Result<GPtr<GBytes>>
+Client::download_file_sync (std::string_view name, GCancellable *cancellable)
+{
+  return run_sync<GPtr<GBytes>> (impl_->worker, [&] (BytesCallback done) {
+    download_file (name, cancellable, std::move (done));
+  });
+}
+
 Result<GenerateResponse>
 Client::generate_content_sync (std::string_view model, const GenerateRequest &req,
     GCancellable *cancellable)

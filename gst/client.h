@@ -115,6 +115,33 @@ public:
   void wait_until_active (std::string_view name, GCancellable *cancellable, FileCallback done);
   void delete_file (std::string_view name, GCancellable *cancellable, DoneCallback done);
 
+  /* Batch API (Developer API only; batch.h builds the bodies and reads the
+   * answers). Each answer is the batch resource (an operation: name,
+   * metadata.state, metadata.output, done, error) as JSON. */
+  using JsonCallback = std::function<void (Result<GPtr<JsonNode>>)>;
+  using BytesCallback = std::function<void (Result<GPtr<GBytes>>)>;
+  /* POST models/{model}:batchGenerateContent with `body` ({"batch": {...}}). */
+  void create_batch (std::string_view model, GBytes *body, GCancellable *cancellable,
+      JsonCallback done);
+  /* GET batches/{id}; `name` is "batches/{id}". */
+  void get_batch (std::string_view name, GCancellable *cancellable, JsonCallback done);
+  /* GET batches?pageSize=&pageToken=: {"operations": [...], "nextPageToken"}. */
+  void list_batches (guint page_size, std::string_view page_token, GCancellable *cancellable,
+      JsonCallback done);
+  void cancel_batch (std::string_view name, GCancellable *cancellable, DoneCallback done);
+  void delete_batch (std::string_view name, GCancellable *cancellable, DoneCallback done);
+  /* GET files/{id}:download?alt=media: a generated file's bytes (a batch's results). */
+  void download_file (std::string_view name, GCancellable *cancellable, BytesCallback done);
+
+  Result<GPtr<JsonNode>> create_batch_sync (std::string_view model, GBytes *body,
+      GCancellable *cancellable);
+  Result<GPtr<JsonNode>> get_batch_sync (std::string_view name, GCancellable *cancellable);
+  Result<GPtr<JsonNode>> list_batches_sync (guint page_size, std::string_view page_token,
+      GCancellable *cancellable);
+  Result<Unit> cancel_batch_sync (std::string_view name, GCancellable *cancellable);
+  Result<Unit> delete_batch_sync (std::string_view name, GCancellable *cancellable);
+  Result<GPtr<GBytes>> download_file_sync (std::string_view name, GCancellable *cancellable);
+
   Result<GenerateResponse> generate_content_sync (std::string_view model,
       const GenerateRequest &req, GCancellable *cancellable);
   Result<GenerateResponse> stream_generate_content_sync (std::string_view model,

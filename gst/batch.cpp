@@ -1,0 +1,418 @@
+/* Batch jobs; see batch.h. */
+#include "batch.h"
+
+#include <algorithm>
+#include <map>
+
+#include "debug.h"
+
+GEMINI_DEBUG_CATEGORY (gemini_batch_debug, "geminibatch", "Gemini batch jobs");
+#define GST_CAT_DEFAULT gemini_batch_debug
+
+namespace gemini {
+
+namespace {
+
+Error
+protocol (std::string message)
+{
+  return Error::make (Error::Kind::Protocol, std::move (message));
+}
+
+JsonObject *
+object_at (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
+}
+
+std::string
+string_at (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return {};
+  return json_node_get_string (n);
+}
+
+/* int64 fields arrive as strings (proto3 JSON); accept numbers too. */
+gint64
+int_at (JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return 0;
+  if (json_node_get_value_type (n) == G_TYPE_STRING)
+    return g_ascii_strtoll (json_node_get_string (n), nullptr, 10);
+  return json_node_get_int (n);
+}
+
+std::string
+compact (JsonNode *n)
+{
+  GPtr<gchar> s (json_to_string (n, FALSE));
+  return s.get ();
+}
+
+/* A google.rpc.Status ({code, message}, code a google.rpc.Code). */
+Error
+status_error (JsonObject *status)
+{
+  static const std::map<gint64, const char *> names = {
+    { 1, "CANCELLED" }, { 2, "UNKNOWN" }, { 3, "INVALID_ARGUMENT" },
+    { 4, "DEADLINE_EXCEEDED" }, { 5, "NOT_FOUND" }, { 7, "PERMISSION_DENIED" },
+    { 8, "RESOURCE_EXHAUSTED" }, { 9, "FAILED_PRECONDITION" }, { 13, "INTERNAL" },
+    { 14, "UNAVAILABLE" }, { 16, "UNAUTHENTICATED" },
+  };
+  Error e = Error::make (Error::Kind::Http, string_at (status, "message"));
+  e.status = string_at (status, "status");
+  if (e.status.empty ()) {
+    auto it = names.find (int_at (status, "code"));
+    e.status = it != names.end () ? it->second : "UNKNOWN";
+  }
+  if (e.message.empty ())
+    e.message = "the request failed inside the batch";
+  return e;
+}
+
+/* One answer: a GenerateContentResponse or an error. */
+BatchResult
+result_of (std::string key, JsonObject *item)
+{
+  BatchResult r;
+  r.key = std::move (key);
+  if (JsonObject *error = object_at (item, "error")) {
+    r.error = status_error (error);
+  } else if (JsonNode *response = json_object_get_member (item, "response")) {
+    Result<GenerateResponse> parsed = parse_generate_response (compact (response));
+    if (parsed.ok ())
+      r.response = std::move (parsed.value ());
+    else
+      r.error = parsed.error ();
+  } else {
+    r.error = protocol ("the batch returned neither a response nor an error");
+  }
+  return r;
+}
+
+bool
+sleep_cancellable (GstClockTime t, GCancellable *cancellable)
+{
+  const gint64 until = g_get_monotonic_time () + (gint64) (t / GST_USECOND);
+  while (g_get_monotonic_time () < until) {
+    if (cancellable && g_cancellable_is_cancelled (cancellable))
+      return false;
+    g_usleep (std::min<gint64> (20000, until - g_get_monotonic_time ()));
+  }
+  return !(cancellable && g_cancellable_is_cancelled (cancellable));
+}
+
+}  // namespace
+
+BatchState
+batch_state_from_wire (std::string_view s)
+{
+  for (const char *prefix : { "BATCH_STATE_", "JOB_STATE_" })
+    if (s.substr (0, strlen (prefix)) == prefix)
+      s.remove_prefix (strlen (prefix));
+  if (s == "PENDING" || s == "QUEUED")
+    return BatchState::Pending;
+  if (s == "RUNNING")
+    return BatchState::Running;
+  if (s == "SUCCEEDED")
+    return BatchState::Succeeded;
+  if (s == "FAILED")
+    return BatchState::Failed;
+  if (s == "CANCELLED" || s == "CANCELLING")
+    return BatchState::Cancelled;
+  if (s == "EXPIRED")
+    return BatchState::Expired;
+  return BatchState::Unspecified;
+}
+
+const char *
+batch_state_name (BatchState s)
+{
+  switch (s) {
+    case BatchState::Pending: return "PENDING";
+    case BatchState::Running: return "RUNNING";
+    case BatchState::Succeeded: return "SUCCEEDED";
+    case BatchState::Failed: return "FAILED";
+    case BatchState::Cancelled: return "CANCELLED";
+    case BatchState::Expired: return "EXPIRED";
+    case BatchState::Unspecified: break;
+  }
+  return "UNSPECIFIED";
+}
+
+bool
+batch_state_done (BatchState s)
+{
+  return s == BatchState::Succeeded || s == BatchState::Failed || s == BatchState::Cancelled
+      || s == BatchState::Expired;
+}
+
+Result<BatchJob>
+parse_batch_job (JsonNode *operation)
+{
+  if (!operation || !JSON_NODE_HOLDS_OBJECT (operation))
+    return protocol ("the batch is not a JSON object");
+  JsonObject *op = json_node_get_object (operation);
+  JsonObject *meta = object_at (op, "metadata");
+  BatchJob job;
+  job.name = string_at (op, "name");
+  if (job.name.empty ())
+    job.name = string_at (meta, "name");
+  if (job.name.empty ())
+    return protocol ("the batch has no name");
+  job.state = batch_state_from_wire (string_at (meta, "state"));
+  JsonObject *stats = object_at (meta, "batchStats");
+  job.request_count = int_at (stats, "requestCount");
+  job.succeeded = int_at (stats, "successfulRequestCount");
+  job.failed = int_at (stats, "failedRequestCount");
+  job.pending = int_at (stats, "pendingRequestCount");
+  if (JsonObject *error = object_at (op, "error"))
+    job.error = status_error (error);
+  JsonObject *output = object_at (meta, "output");
+  if (!output)
+    output = object_at (op, "response");
+  job.responses_file = string_at (output, "responsesFile");
+  if (JsonObject *inlined = object_at (output, "inlinedResponses"))
+    if (JsonNode *list = json_object_get_member (inlined, "inlinedResponses"))
+      job.inlined_responses.reset (json_node_copy (list));
+  return job;
+}
+
+Result<std::vector<BatchResult>>
+parse_inline_results (const BatchJob &job, const std::vector<std::string> &keys)
+{
+  if (!job.inlined_responses || !JSON_NODE_HOLDS_ARRAY (job.inlined_responses.get ()))
+    return protocol ("the batch " + job.name + " has no inline responses");
+  JsonArray *list = json_node_get_array (job.inlined_responses.get ());
+  std::vector<BatchResult> results;
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonObject *item = json_array_get_object_element (list, i);
+    if (!item)
+      return protocol ("an inline response of " + job.name + " is not an object");
+    std::string key = string_at (object_at (item, "metadata"), "key");
+    if (key.empty () && i < keys.size ())
+      key = keys[i];
+    results.push_back (result_of (std::move (key), item));
+  }
+  return results;
+}
+
+Result<std::vector<BatchResult>>
+parse_results_jsonl (std::string_view jsonl)
+{
+  std::vector<BatchResult> results;
+  size_t pos = 0;
+  guint line_no = 0;
+  while (pos < jsonl.size ()) {
+    size_t end = jsonl.find ('\n', pos);
+    if (end == std::string_view::npos)
+      end = jsonl.size ();
+    std::string line (jsonl.substr (pos, end - pos));
+    pos = end + 1;
+    line_no++;
+    if (line.find_first_not_of (" \t\r") == std::string::npos)
+      continue;
+    GError *raw = nullptr;
+    GPtr<JsonNode> node (json_from_string (line.c_str (), &raw));
+    GPtr<GError> error (raw);
+    if (!node || !JSON_NODE_HOLDS_OBJECT (node.get ()))
+      return protocol ("line " + std::to_string (line_no) + " of the batch results is not "
+          "a JSON object");
+    JsonObject *o = json_node_get_object (node.get ());
+    std::string key = string_at (o, "key");
+    if (key.empty ())
+      key = string_at (object_at (o, "metadata"), "key");
+    results.push_back (result_of (std::move (key), o));
+  }
+  return results;
+}
+
+std::string
+batch_input_jsonl (const std::vector<BatchRequest> &requests)
+{
+  std::string out;
+  for (const auto &r : requests) {
+    GPtr<JsonObject> line (json_object_new ());
+    json_object_set_string_member (line.get (), "key", r.key.c_str ());
+    json_object_set_member (line.get (), "request", request_to_json (r.request).release ());
+    GPtr<JsonNode> n (json_node_init_object (json_node_alloc (), line.get ()));
+    out += compact (n.get ()) + "\n";
+  }
+  return out;
+}
+
+std::string
+batch_inline_body (const std::vector<BatchRequest> &requests, const std::string &display_name)
+{
+  JsonArray *list = json_array_new ();
+  for (const auto &r : requests) {
+    JsonObject *item = json_object_new ();
+    json_object_set_member (item, "request", request_to_json (r.request).release ());
+    JsonObject *meta = json_object_new ();
+    json_object_set_string_member (meta, "key", r.key.c_str ());
+    json_object_set_object_member (item, "metadata", meta);
+    json_array_add_object_element (list, item);
+  }
+  JsonObject *wrap = json_object_new ();
+  json_object_set_array_member (wrap, "requests", list);
+  JsonObject *input = json_object_new ();
+  json_object_set_object_member (input, "requests", wrap);
+  JsonObject *batch = json_object_new ();
+  if (!display_name.empty ())
+    json_object_set_string_member (batch, "displayName", display_name.c_str ());
+  json_object_set_object_member (batch, "inputConfig", input);
+  GPtr<JsonObject> root (json_object_new ());
+  json_object_set_object_member (root.get (), "batch", batch);
+  GPtr<JsonNode> n (json_node_init_object (json_node_alloc (), root.get ()));
+  return compact (n.get ());
+}
+
+Result<BatchSubmission>
+submit_batch (Client &client, std::string_view model, const std::vector<BatchRequest> &requests,
+    const BatchSubmitOptions &options, GCancellable *cancellable)
+{
+  ensure_debug_category ();
+  if (requests.empty ())
+    return protocol ("a batch needs at least one request");
+  BatchSubmission sub;
+  std::string body = batch_inline_body (requests, options.display_name);
+  if (body.size () > options.inline_limit) {
+    std::string jsonl = batch_input_jsonl (requests);
+    sub.body_bytes = jsonl.size ();
+    GST_INFO ("%zu requests, %zu bytes: sent as a JSONL file", requests.size (), jsonl.size ());
+    GPtr<GBytes> bytes (g_bytes_new (jsonl.data (), jsonl.size ()));
+    auto uploaded = client.upload_file_sync (bytes.get (), "application/jsonl",
+        options.display_name.empty () ? "batch-input" : options.display_name + "-input",
+        cancellable);
+    if (!uploaded)
+      return uploaded.error ();
+    if (options.on_input_uploaded)
+      options.on_input_uploaded (uploaded.value ());
+    auto active = client.wait_until_active_sync (uploaded->name, cancellable);
+    if (!active)
+      return active.error ();
+    sub.input_file = uploaded->name;
+    GPtr<JsonObject> root (json_object_new ());
+    JsonObject *batch = json_object_new ();
+    if (!options.display_name.empty ())
+      json_object_set_string_member (batch, "displayName", options.display_name.c_str ());
+    JsonObject *input = json_object_new ();
+    json_object_set_string_member (input, "fileName", sub.input_file.c_str ());
+    json_object_set_object_member (batch, "inputConfig", input);
+    json_object_set_object_member (root.get (), "batch", batch);
+    GPtr<JsonNode> n (json_node_init_object (json_node_alloc (), root.get ()));
+    body = compact (n.get ());
+  } else {
+    sub.body_bytes = body.size ();
+    GST_INFO ("%zu requests inline, %zu bytes", requests.size (), body.size ());
+  }
+  GPtr<GBytes> payload (g_bytes_new (body.data (), body.size ()));
+  auto created = client.create_batch_sync (model, payload.get (), cancellable);
+  if (!created)
+    return created.error ();
+  auto job = parse_batch_job (created->get ());
+  if (!job)
+    return job.error ();
+  sub.name = job->name;
+  return sub;
+}
+
+Result<BatchJob>
+wait_for_batch (Client &client, std::string_view name, const BatchPollOptions &options,
+    GCancellable *cancellable)
+{
+  ensure_debug_category ();
+  GstClockTime interval = options.initial_interval;
+  std::string last_seen;
+  for (;;) {
+    auto answer = client.get_batch_sync (name, cancellable);
+    if (!answer)
+      return answer.error ();
+    auto job = parse_batch_job (answer->get ());
+    if (!job)
+      return job.error ();
+    if (options.on_poll)
+      options.on_poll (job.value ());
+    if (batch_state_done (job->state))
+      return job;
+    /* progress resets the backoff: a job that moves is worth watching */
+    std::string seen = std::string (batch_state_name (job->state)) + "/" +
+        std::to_string (job->pending);
+    if (seen != last_seen)
+      interval = options.initial_interval;
+    else
+      interval = std::min<GstClockTime> (options.max_interval,
+          (GstClockTime) (interval * options.multiplier));
+    last_seen = seen;
+    GST_DEBUG ("%s is %s, next poll in %" GST_TIME_FORMAT, job->name.c_str (),
+        batch_state_name (job->state), GST_TIME_ARGS (interval));
+    if (!sleep_cancellable (interval, cancellable))
+      return Error::make (Error::Kind::Cancelled, "cancelled");
+  }
+}
+
+Result<std::vector<BatchResult>>
+fetch_batch_results (Client &client, const BatchJob &job, const std::vector<std::string> &keys,
+    GCancellable *cancellable)
+{
+  if (job.state != BatchState::Succeeded)
+    return protocol ("the batch " + job.name + " ended " + batch_state_name (job.state) +
+        " and has no results");
+  if (job.responses_file.empty ())
+    return parse_inline_results (job, keys);
+  auto bytes = client.download_file_sync (job.responses_file, cancellable);
+  if (!bytes)
+    return bytes.error ();
+  gsize size = 0;
+  auto data = static_cast<const char *> (g_bytes_get_data (bytes->get (), &size));
+  return parse_results_jsonl (std::string_view (data ? data : "", size));
+}
+
+std::vector<BatchWindow>
+batch_windows (const std::string &key_prefix, GstClockTime duration, GstClockTime window)
+{
+  std::vector<BatchWindow> out;
+  if (window == 0)
+    window = DEFAULT_BATCH_WINDOW;
+  /* equal windows, none longer than `window` */
+  const guint64 n = std::max<guint64> (1, (duration + window - 1) / window);
+  for (guint64 i = 0; i < n; i++) {
+    BatchWindow w;
+    w.key = key_prefix + "#" + std::to_string (i);
+    w.start = duration * i / n;
+    w.duration = duration * (i + 1) / n - w.start;
+    out.push_back (std::move (w));
+  }
+  return out;
+}
+
+GenerateRequest
+batch_transcription_request (const BatchMedia &media, const BatchWindow &w,
+    const BatchTranscriptionSettings &settings)
+{
+  MediaInput input;
+  input.mime_type = media.mime_type;
+  input.file_uri = media.file_uri;
+  input.fps = settings.fps;
+  if (w.start > media.start || w.duration < media.duration) {
+    input.start_offset = w.start - media.start;
+    input.end_offset = w.start - media.start + w.duration;
+  }
+  PromptOptions opts;
+  opts.clip_start = w.start;
+  opts.clip_duration = w.duration;
+  opts.has_video = media.has_video;
+  opts.context = settings.context;
+  opts.language = settings.language;
+  GenerationSettings gen = settings.generation;
+  gen.media_resolution = settings.media_resolution.value_or (
+      w.duration >= AUTO_LOW_RESOLUTION_FROM ? MediaResolution::Low : MediaResolution::Medium);
+  return build_transcription_request (std::move (input), opts, gen);
+}
+
+}  // namespace gemini
