@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 
+#include "batch_run.h"
 #include "emulator_process.h"
 #include "glib_ptr.h"
 #include "outputs.h"
@@ -43,8 +44,19 @@ struct Options {
   gboolean emulator = FALSE;
   gchar *emulator_script = nullptr;
   gboolean quiet = FALSE;
+  gboolean batch = FALSE;
+  gchar *list = nullptr;
+  gchar *state = nullptr;
+  gboolean cancel = FALSE;
+  gboolean keep = FALSE;
+  gboolean retry_failed = FALSE;
+  gint batch_window = 0;
+  gint64 inline_limit = -1;
+  gint poll_interval = 0;
 
   ~Options () {
+    g_free (list);
+    g_free (state);
     g_strfreev (outputs);
     g_free (model);
     g_free (context);
@@ -170,6 +182,30 @@ main (int argc, char **argv)
         "What the emulator answers (docs/emulator.md); implies --emulator", "FILE"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet,
         "No progress, summary or notes; errors only", nullptr},
+    {"batch", 0, 0, G_OPTION_ARG_NONE, &o.batch,
+        "Many INPUTs (files, directories) in one Gemini batch job: half the price, answers "
+        "within hours; resumable (docs/batch.md). -o takes templates: {dir} {stem} {name} {ext}",
+        nullptr},
+    {"list", 0, 0, G_OPTION_ARG_FILENAME, &o.list,
+        "--batch: read more inputs from FILE, one per line", "FILE"},
+    {"state", 0, 0, G_OPTION_ARG_FILENAME, &o.state,
+        "--batch: the run's state file (default gemini-batch-state.json beside the first "
+        "output)", "FILE"},
+    {"cancel", 0, 0, G_OPTION_ARG_NONE, &o.cancel,
+        "--batch: cancel the run's job at Gemini", nullptr},
+    {"keep", 0, 0, G_OPTION_ARG_NONE, &o.keep,
+        "--batch: keep the uploaded files and the job when done", nullptr},
+    {"retry-failed", 0, 0, G_OPTION_ARG_NONE, &o.retry_failed,
+        "--batch: send the inputs that failed again, in a new job", nullptr},
+    {"batch-window", 0, 0, G_OPTION_ARG_INT, &o.batch_window,
+        "--batch: longest video per request in ms; longer videos are split (default 1800000)",
+        "MS"},
+    {"inline-limit", 0, 0, G_OPTION_ARG_INT64, &o.inline_limit,
+        "--batch: largest job sent inline, in bytes; above, a JSONL file (default 20000000)",
+        "BYTES"},
+    {"poll-interval", 0, 0, G_OPTION_ARG_INT, &o.poll_interval,
+        "--batch: first interval between job polls in ms (default 5000, then backing off)",
+        "MS"},
     {nullptr},
   };
 
@@ -194,6 +230,41 @@ main (int argc, char **argv)
   GST_DEBUG_CATEGORY_INIT (gemini_transcribe_debug, "geminitranscribe", 0,
       "gemini-transcribe program");
 
+  if (o.batch) {
+    if (o.emulator_script)
+      o.emulator = TRUE;
+    BatchSettings b;
+    for (int i = 1; i < argc; i++)
+      b.inputs.emplace_back (argv[i]);
+    b.list_file = to_string (o.list);
+    for (gchar **p = o.outputs; p && *p; p++)
+      b.outputs.emplace_back (*p);
+    b.state_file = to_string (o.state);
+    b.burn = o.burn;
+    b.model = to_string (o.model);
+    b.context = to_string (o.context);
+    b.language = to_string (o.language);
+    b.media_resolution = to_string (o.media_resolution);
+    b.fps = o.fps;
+    b.window_ms = (guint) std::max (0, o.batch_window);
+    b.inline_limit = o.inline_limit;
+    b.poll_ms = (guint) std::max (0, o.poll_interval);
+    b.encoders = (guint) std::max (0, o.concurrency);
+    b.cancel = o.cancel;
+    b.keep = o.keep;
+    b.retry_failed = o.retry_failed;
+    Progress progress (o.quiet);
+    std::string error;
+    std::unique_ptr<EmulatorProcess> emulator;
+    if (o.emulator) {
+      emulator = EmulatorProcess::start (to_string (o.emulator_script), EMULATOR_KEY, error);
+      if (!emulator)
+        return fail (EXIT_OTHER, error);
+      b.api_endpoint = emulator->url ();
+      b.api_key = EMULATOR_KEY;
+    }
+    return run_batch (b, progress);
+  }
   if (argc != 2)
     return fail (EXIT_USAGE, "give exactly one INPUT file or URI (see --help)");
   const std::string input = argv[1];

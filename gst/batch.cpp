@@ -285,18 +285,21 @@ submit_batch (Client &client, std::string_view model, const std::vector<BatchReq
     std::string jsonl = batch_input_jsonl (requests);
     sub.body_bytes = jsonl.size ();
     GST_INFO ("%zu requests, %zu bytes: sent as a JSONL file", requests.size (), jsonl.size ());
-    GPtr<GBytes> bytes (g_bytes_new (jsonl.data (), jsonl.size ()));
-    auto uploaded = client.upload_file_sync (bytes.get (), "application/jsonl",
-        options.display_name.empty () ? "batch-input" : options.display_name + "-input",
-        cancellable);
-    if (!uploaded)
-      return uploaded.error ();
-    if (options.on_input_uploaded)
-      options.on_input_uploaded (uploaded.value ());
-    auto active = client.wait_until_active_sync (uploaded->name, cancellable);
+    sub.input_file = options.existing_input_file;
+    if (sub.input_file.empty ()) {
+      GPtr<GBytes> bytes (g_bytes_new (jsonl.data (), jsonl.size ()));
+      auto uploaded = client.upload_file_sync (bytes.get (), "application/jsonl",
+          options.display_name.empty () ? "batch-input" : options.display_name + "-input",
+          cancellable);
+      if (!uploaded)
+        return uploaded.error ();
+      if (options.on_input_uploaded)
+        options.on_input_uploaded (uploaded.value ());
+      sub.input_file = uploaded->name;
+    }
+    auto active = client.wait_until_active_sync (sub.input_file, cancellable);
     if (!active)
       return active.error ();
-    sub.input_file = uploaded->name;
     GPtr<JsonObject> root (json_object_new ());
     JsonObject *batch = json_object_new ();
     if (!options.display_name.empty ())

@@ -84,6 +84,9 @@ struct BatchSubmitOptions {
   /* Called once the JSONL input is uploaded, before the job is created, so
    * a caller can remember the file (and delete it later). */
   std::function<void (const FileInfo &)> on_input_uploaded;
+  /* "files/{id}": the JSONL input uploaded by an interrupted submission of
+   * the same requests, used instead of uploading them again. */
+  std::string existing_input_file;
 };
 
 struct BatchSubmission {
@@ -118,7 +121,7 @@ Result<std::vector<BatchResult>> fetch_batch_results (Client &client, const Batc
 
 /* Long inputs are cut into windows of at most this much media, each a
  * request over the same uploaded file (videoMetadata offsets). */
-inline constexpr GstClockTime DEFAULT_BATCH_WINDOW = 10 * 60 * GST_SECOND;
+inline constexpr GstClockTime DEFAULT_BATCH_WINDOW = 30 * 60 * GST_SECOND;
 
 struct BatchMedia {
   std::string file_uri;               /* the uploaded file */
