@@ -54,22 +54,30 @@ compact (JsonNode *n)
   return s.get ();
 }
 
-/* A google.rpc.Status ({code, message}, code a google.rpc.Code). */
+/* A google.rpc.Status ({code, message}, code a google.rpc.Code), with the
+ * HTTP status the same error has on a plain request. */
 Error
 status_error (JsonObject *status)
 {
-  static const std::map<gint64, const char *> names = {
-    { 1, "CANCELLED" }, { 2, "UNKNOWN" }, { 3, "INVALID_ARGUMENT" },
-    { 4, "DEADLINE_EXCEEDED" }, { 5, "NOT_FOUND" }, { 7, "PERMISSION_DENIED" },
-    { 8, "RESOURCE_EXHAUSTED" }, { 9, "FAILED_PRECONDITION" }, { 13, "INTERNAL" },
-    { 14, "UNAVAILABLE" }, { 16, "UNAUTHENTICATED" },
+  struct Code {
+    const char *name;
+    guint http;
+  };
+  static const std::map<gint64, Code> codes = {
+    { 1, { "CANCELLED", 499 } }, { 2, { "UNKNOWN", 500 } },
+    { 3, { "INVALID_ARGUMENT", 400 } }, { 4, { "DEADLINE_EXCEEDED", 504 } },
+    { 5, { "NOT_FOUND", 404 } }, { 7, { "PERMISSION_DENIED", 403 } },
+    { 8, { "RESOURCE_EXHAUSTED", 429 } }, { 9, { "FAILED_PRECONDITION", 400 } },
+    { 13, { "INTERNAL", 500 } }, { 14, { "UNAVAILABLE", 503 } },
+    { 16, { "UNAUTHENTICATED", 401 } },
   };
   Error e = Error::make (Error::Kind::Http, string_at (status, "message"));
+  auto it = codes.find (int_at (status, "code"));
+  const Code code = it != codes.end () ? it->second : Code{ "UNKNOWN", 500 };
   e.status = string_at (status, "status");
-  if (e.status.empty ()) {
-    auto it = names.find (int_at (status, "code"));
-    e.status = it != names.end () ? it->second : "UNKNOWN";
-  }
+  if (e.status.empty ())
+    e.status = code.name;
+  e.http_status = code.http;
   if (e.message.empty ())
     e.message = "the request failed inside the batch";
   return e;

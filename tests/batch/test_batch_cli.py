@@ -282,7 +282,11 @@ def test_kills(work, emu):
                 check(rc in (0, 130), f"{phase}/SIGINT: exit {rc}")
             before = {n: os.stat(os.path.join(out, n)).st_mtime_ns for n in os.listdir(out)
                       if n.endswith((".srt", ".json")) and not n.startswith("gemini-batch")}
-            run(emu, cmd)
+            rerun = run(emu, cmd)
+            if phase == "submit":
+                # the create went out before the kill: the rerun adopts that job
+                check("from the interrupted run" in rerun,
+                      f"submit/{sig.name}: the rerun did not look for the sent job")
             log = emu.log()
             check(len(kinds(log, "batch_create")) == 1,
                   f"{phase}/{sig.name}: {len(kinds(log, 'batch_create'))} jobs created")

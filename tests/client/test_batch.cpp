@@ -83,6 +83,7 @@ check_results (const std::vector<BatchResult> &results)
     g_assert_cmpint (results[i].error.has_value (), ==, i == 1);
   }
   assert_str_eq (results[1].error->status, "UNAVAILABLE");
+  g_assert_cmpuint (results[1].error->http_status, ==, 503);
   assert_str_eq (results[1].error->message, "Backend overloaded");
   g_assert_nonnull (strstr (results[0].response->text.c_str (), "One."));
 }
