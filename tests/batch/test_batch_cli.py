@@ -272,6 +272,9 @@ def test_kills(work, emu):
             killed = False
             for line in proc.stderr:
                 if line.startswith("phase " + phase):
+                    if phase == "submit":
+                        # into the create call, which the emulator answers after 600 ms
+                        time.sleep(0.3)
                     proc.send_signal(sig)
                     killed = True
                     break

@@ -170,7 +170,7 @@ test_failed_job_and_cancel ()
 void
 test_windows_and_requests_like_the_element ()
 {
-  auto windows = batch_windows ("a", 25 * 60 * GST_SECOND, DEFAULT_BATCH_WINDOW);
+  auto windows = batch_windows ("a", 25 * 60 * GST_SECOND, 10 * 60 * GST_SECOND);
   g_assert_cmpuint (windows.size (), ==, 3);
   assert_str_eq (windows[2].key, "a#2");
   g_assert_cmpuint (windows[1].start, ==, 25 * 60 * GST_SECOND / 3);
