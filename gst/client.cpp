@@ -8,6 +8,7 @@
 #include "client.h"
 
 #include <cmath>
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -707,24 +708,57 @@ request_body (const GenerateRequest &req)
   return GPtr<GBytes> (g_bytes_new_take (data, len));
 }
 
-/* A resumable upload: start, chunks, finalize. Shared by the Calls of the chain. */
+/* A resumable upload: start, chunks, finalize. The bytes may arrive while
+ * it runs (UploadStream): a chunk goes out as soon as a whole one is there,
+ * the rest with "upload, finalize" once the writer says it has finished.
+ * Touched on the client thread only; shared by the Calls of the chain. */
 struct Upload {
   Worker &worker;
-  GPtr<GBytes> data;
   std::string mime_type;
   std::string display_name;
   GPtr<GCancellable> cancellable;
   Client::FileCallback done;
+  std::optional<gsize> declared_size;       /* sent at start when known */
 
   std::string upload_url;
   gsize chunk_size = DEFAULT_GRANULARITY;
-  gsize offset = 0;
+  gsize offset = 0;                         /* bytes the service acknowledged */
+  std::string pending;                      /* the bytes from `offset` on */
+  bool finished = false;                    /* the writer has written everything */
+  bool in_flight = false;
+  bool completed = false;                   /* `done` was called */
+  bool deferred = false;                    /* start waits for the total size */
   guint status_tries = 0;
   guint failures = 0;                       /* since the last acknowledged chunk */
 };
 
 void send_chunk (std::shared_ptr<Upload> up, GstClockTime delay);
 void query_upload (std::shared_ptr<Upload> up, GstClockTime delay);
+void start_upload (std::shared_ptr<Upload> up);
+
+void
+complete_upload (const std::shared_ptr<Upload> &up, Result<FileInfo> result)
+{
+  if (up->completed)
+    return;
+  up->completed = true;
+  up->in_flight = false;
+  up->pending.clear ();
+  up->done (std::move (result));
+}
+
+/* Sends what can be sent: whole chunks while more may come, the rest as
+ * the final chunk once the writer finished. */
+void
+pump_upload (std::shared_ptr<Upload> up)
+{
+  if (up->completed || up->in_flight || up->upload_url.empty ())
+    return;
+  if (up->pending.size () > up->chunk_size
+      || (up->pending.size () == up->chunk_size && !up->finished)
+      || up->finished)
+    send_chunk (std::move (up), 0);
+}
 
 /* The session URL is absolute; behind a base-URL override (a proxy, the
  * emulator) keep its path and query but talk to the configured host. */
@@ -750,14 +784,27 @@ rewrite_upload_url (const ClientConfig &config, const char *url)
 void
 upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
 {
+  up->in_flight = false;
   if (!reply.ok ()) {
-    up->done (reply.error ());
+    /* Whether the service opens a session before it knows the size is not
+     * documented; if it refuses, the start is repeated with the size once
+     * the writer has finished (the bytes wait in memory until then). */
+    if (!up->declared_size && reply.error ().http_status == 400
+        && reply.error ().kind != Error::Kind::Cancelled) {
+      GST_INFO ("upload session refused without a size (%s); starting it at the end",
+          reply.error ().describe ().c_str ());
+      up->deferred = true;
+      if (up->finished)
+        start_upload (std::move (up));
+      return;
+    }
+    complete_upload (up, reply.error ());
     return;
   }
 
   const char *url = reply->header ("X-Goog-Upload-URL");
   if (!url || !*url) {
-    up->done (protocol_error ("upload start answer carries no X-Goog-Upload-URL"));
+    complete_upload (up, protocol_error ("upload start answer carries no X-Goog-Upload-URL"));
     return;
   }
   up->upload_url = rewrite_upload_url (up->worker.config (), url);
@@ -772,9 +819,9 @@ upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
   const gsize wanted = up->worker.config ().upload_chunk_size;
   up->chunk_size = std::max (granularity, wanted / granularity * granularity);
 
-  GST_DEBUG ("upload session open, %" G_GSIZE_FORMAT " bytes in chunks of %" G_GSIZE_FORMAT,
-      g_bytes_get_size (up->data.get ()), up->chunk_size);
-  send_chunk (std::move (up), 0);
+  GST_DEBUG ("upload session open, chunks of %" G_GSIZE_FORMAT " bytes, %s",
+      up->chunk_size, up->declared_size ? "size known" : "size to come");
+  pump_upload (std::move (up));
 }
 
 /* A chunk lost to the network or refused for a passing reason may have
@@ -800,41 +847,46 @@ resume_upload (std::shared_ptr<Upload> &up, const Error &e)
 void
 query_answered (std::shared_ptr<Upload> up, Result<HttpReply> reply)
 {
+  up->in_flight = false;
   if (!reply.ok ()) {
     if (!resume_upload (up, reply.error ()))
-      up->done (reply.error ());
+      complete_upload (up, reply.error ());
     return;
   }
 
   const char *status = reply->header ("X-Goog-Upload-Status");
   if (!status) {
-    up->done (protocol_error ("upload query answer carries no X-Goog-Upload-Status"));
+    complete_upload (up, protocol_error ("upload query answer carries no X-Goog-Upload-Status"));
     return;
   }
   if (g_ascii_strcasecmp (status, "final") == 0) {
-    up->done (parse_file (reply->body));
+    complete_upload (up, parse_file (reply->body));
     return;
   }
   if (g_ascii_strcasecmp (status, "active") != 0) {
-    up->done (protocol_error (std::string ("upload query answered X-Goog-Upload-Status ") + status));
+    complete_upload (up, protocol_error (
+            std::string ("upload query answered X-Goog-Upload-Status ") + status));
     return;
   }
 
-  const gsize total = g_bytes_get_size (up->data.get ());
+  /* Only the unacknowledged bytes are still here to resend. */
+  const gsize held = up->offset + up->pending.size ();
   const char *received = reply->header ("X-Goog-Upload-Size-Received");
   guint64 n = 0;
-  if (!received || !g_ascii_string_to_unsigned (received, 10, 0, total, &n, nullptr)) {
-    up->done (protocol_error (std::string ("upload query answered X-Goog-Upload-Size-Received ")
-            + (received ? received : "(none)") + " for " + std::to_string (total) + " bytes"));
+  if (!received || !g_ascii_string_to_unsigned (received, 10, up->offset, held, &n, nullptr)) {
+    complete_upload (up, protocol_error (
+            std::string ("upload query answered X-Goog-Upload-Size-Received ")
+            + (received ? received : "(none)") + " with " + std::to_string (up->offset)
+            + " to " + std::to_string (held) + " bytes possible"));
     return;
   }
 
   /* Chunks are cut from the new offset, so the non-final ones keep their
    * granular size; with everything received an empty finalize closes it. */
-  GST_INFO ("upload session holds %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT " bytes, resuming",
-      n, total);
+  GST_INFO ("upload session holds %" G_GUINT64_FORMAT " bytes, resuming", n);
+  up->pending.erase (0, n - up->offset);
   up->offset = n;
-  send_chunk (std::move (up), 0);
+  pump_upload (std::move (up));
 }
 
 void
@@ -847,6 +899,7 @@ query_upload (std::shared_ptr<Upload> up, GstClockTime delay)
   spec.retry = false;
   spec.initial_delay = delay;
 
+  up->in_flight = true;
   Worker &worker = up->worker;
   GCancellable *cancellable = up->cancellable.get ();
   worker.start_call (std::move (spec), cancellable,
@@ -858,16 +911,17 @@ query_upload (std::shared_ptr<Upload> up, GstClockTime delay)
 void
 chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<HttpReply> reply)
 {
+  up->in_flight = false;
   if (!reply.ok ()) {
     if (!resume_upload (up, reply.error ()))
-      up->done (reply.error ());
+      complete_upload (up, reply.error ());
     return;
   }
 
   const char *status = reply->header ("X-Goog-Upload-Status");
   if (!status) {
     if (++up->status_tries >= CHUNK_STATUS_TRIES) {
-      up->done (protocol_error ("upload chunk answer carries no X-Goog-Upload-Status"));
+      complete_upload (up, protocol_error ("upload chunk answer carries no X-Goog-Upload-Status"));
       return;
     }
     const GstClockTime delay = up->worker.backoff (up->status_tries - 1);
@@ -879,34 +933,35 @@ chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<Http
 
   if (g_ascii_strcasecmp (status, "final") == 0) {
     if (!last) {
-      up->done (protocol_error ("upload finalized before the last chunk"));
+      complete_upload (up, protocol_error ("upload finalized before the last chunk"));
       return;
     }
-    up->done (parse_file (reply->body));
+    complete_upload (up, parse_file (reply->body));
     return;
   }
 
   if (g_ascii_strcasecmp (status, "active") == 0 && !last) {
+    up->pending.erase (0, length);
     up->offset += length;
     up->failures = 0;
-    send_chunk (std::move (up), 0);
+    pump_upload (std::move (up));
     return;
   }
 
-  up->done (protocol_error (std::string ("upload ended with X-Goog-Upload-Status ") + status));
+  complete_upload (up, protocol_error (std::string ("upload ended with X-Goog-Upload-Status ")
+          + status));
 }
 
 void
 send_chunk (std::shared_ptr<Upload> up, GstClockTime delay)
 {
-  const gsize total = g_bytes_get_size (up->data.get ());
-  const gsize length = std::min (up->chunk_size, total - up->offset);
-  const bool last = up->offset + length == total;
+  const gsize length = std::min (up->chunk_size, up->pending.size ());
+  const bool last = up->finished && length == up->pending.size ();
 
   CallSpec spec;
   spec.method = "POST";
   spec.url = up->upload_url;
-  spec.body.reset (g_bytes_new_from_bytes (up->data.get (), up->offset, length));
+  spec.body.reset (g_bytes_new (up->pending.data (), length));
   spec.headers = {
     {"X-Goog-Upload-Command", last ? "upload, finalize" : "upload"},
     {"X-Goog-Upload-Offset", std::to_string (up->offset)},
@@ -915,12 +970,61 @@ send_chunk (std::shared_ptr<Upload> up, GstClockTime delay)
   spec.upload_payload = true;
   spec.initial_delay = delay;
 
+  up->in_flight = true;
   Worker &worker = up->worker;
   GCancellable *cancellable = up->cancellable.get ();
   worker.start_call (std::move (spec), cancellable,
       [up = std::move (up), length, last] (Result<HttpReply> reply) mutable {
         chunk_answered (std::move (up), length, last, std::move (reply));
       });
+}
+
+/* The start request: the File's metadata, and the size when it is known. */
+void
+start_upload (std::shared_ptr<Upload> up)
+{
+  const ClientConfig &config = up->worker.config ();
+  if (up->deferred)
+    up->declared_size = up->pending.size ();
+
+  GPtr<JsonBuilder> b (json_builder_new ());
+  json_builder_begin_object (b.get ());
+  json_builder_set_member_name (b.get (), "file");
+  json_builder_begin_object (b.get ());
+  if (!up->display_name.empty ()) {
+    json_builder_set_member_name (b.get (), "displayName");
+    json_builder_add_string_value (b.get (), up->display_name.c_str ());
+  }
+  json_builder_set_member_name (b.get (), "mimeType");
+  json_builder_add_string_value (b.get (), up->mime_type.c_str ());
+  json_builder_end_object (b.get ());
+  json_builder_end_object (b.get ());
+  GPtr<JsonNode> root (json_builder_get_root (b.get ()));
+  GPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), root.get ());
+  gsize len = 0;
+  gchar *json = json_generator_to_data (gen.get (), &len);
+
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = config.endpoint + "/upload/" + config.api_version + "/files";
+  spec.body.reset (g_bytes_new_take (json, len));
+  spec.content_type = "application/json";
+  spec.headers = {
+    {"X-Goog-Upload-Protocol", "resumable"},
+    {"X-Goog-Upload-Command", "start"},
+    {"X-Goog-Upload-Header-Content-Type", up->mime_type},
+  };
+  if (up->declared_size)
+    spec.headers.emplace_back ("X-Goog-Upload-Header-Content-Length",
+        std::to_string (*up->declared_size));
+
+  up->in_flight = true;
+  Worker &worker = up->worker;
+  GCancellable *c = up->cancellable.get ();
+  worker.start_call (std::move (spec), c, [up = std::move (up)] (Result<HttpReply> reply) mutable {
+    upload_started (std::move (up), std::move (reply));
+  });
 }
 
 using SharedCancellable = std::shared_ptr<GCancellable>;
@@ -1223,47 +1327,125 @@ Client::upload_file (GBytes *data, std::string mime_type, std::string display_na
     return;
   }
 
-  const gsize total = g_bytes_get_size (data);
+  auto up = std::make_shared<Upload> (Upload{worker, std::move (mime_type),
+      std::move (display_name), ref_ptr (cancellable), std::move (done),
+      g_bytes_get_size (data)});
+  gsize size = 0;
+  auto bytes = static_cast<const char *> (g_bytes_get_data (data, &size));
+  up->pending.assign (bytes, size);
+  up->finished = true;
+  worker.post ([up = std::move (up)] () mutable { start_upload (std::move (up)); });
+}
 
-  GPtr<JsonBuilder> b (json_builder_new ());
-  json_builder_begin_object (b.get ());
-  json_builder_set_member_name (b.get (), "file");
-  json_builder_begin_object (b.get ());
-  if (!display_name.empty ()) {
-    json_builder_set_member_name (b.get (), "displayName");
-    json_builder_add_string_value (b.get (), display_name.c_str ());
+/* Answers a waiter even when the client is destroyed with the session
+ * open and no Call left to end it. */
+struct FilePromise {
+  std::promise<Result<FileInfo>> promise;
+  bool set_ = false;
+
+  void set (Result<FileInfo> r)
+  {
+    set_ = true;
+    promise.set_value (std::move (r));
   }
-  json_builder_set_member_name (b.get (), "mimeType");
-  json_builder_add_string_value (b.get (), mime_type.c_str ());
-  json_builder_end_object (b.get ());
-  json_builder_end_object (b.get ());
-  GPtr<JsonNode> root (json_builder_get_root (b.get ()));
-  GPtr<JsonGenerator> gen (json_generator_new ());
-  json_generator_set_root (gen.get (), root.get ());
-  gsize len = 0;
-  gchar *json = json_generator_to_data (gen.get (), &len);
+  ~FilePromise ()
+  {
+    if (!set_)
+      promise.set_value (Error::make (Error::Kind::Cancelled, "the client went away"));
+  }
+};
 
-  CallSpec spec;
-  spec.method = "POST";
-  spec.url = config_.endpoint + "/upload/" + config_.api_version + "/files";
-  spec.body.reset (g_bytes_new_take (json, len));
-  spec.content_type = "application/json";
-  spec.headers = {
-    {"X-Goog-Upload-Protocol", "resumable"},
-    {"X-Goog-Upload-Command", "start"},
-    {"X-Goog-Upload-Header-Content-Length", std::to_string (total)},
-    {"X-Goog-Upload-Header-Content-Type", mime_type},
-  };
+struct UploadStream::Impl {
+  explicit Impl (Worker &w) : worker (w) {}
+  Worker &worker;
+  std::shared_ptr<Upload> upload;
+  std::future<Result<FileInfo>> result;
+  std::atomic<gsize> written{0};
+};
 
-  auto up = std::make_shared<Upload> (Upload{worker, ref_ptr (data), std::move (mime_type),
-      std::move (display_name), ref_ptr (cancellable), std::move (done)});
+UploadStream::UploadStream (Key, std::unique_ptr<Impl> impl) : impl_ (std::move (impl)) {}
 
-  worker.post ([&worker, spec = std::move (spec), up = std::move (up)] () mutable {
-    GCancellable *c = up->cancellable.get ();
-    worker.start_call (std::move (spec), c, [up = std::move (up)] (Result<HttpReply> reply) mutable {
-      upload_started (std::move (up), std::move (reply));
-    });
+UploadStream::~UploadStream ()
+{
+  cancel ();
+}
+
+void
+UploadStream::write (GBytes *bytes)
+{
+  gsize size = 0;
+  auto data = static_cast<const char *> (g_bytes_get_data (bytes, &size));
+  if (size == 0)
+    return;
+  impl_->written += size;
+  impl_->worker.post ([up = impl_->upload, chunk = std::string (data, size)] () mutable {
+    if (up->completed)
+      return;
+    up->pending += chunk;
+    pump_upload (std::move (up));
   });
+}
+
+void
+UploadStream::finish ()
+{
+  impl_->worker.post ([up = impl_->upload] () mutable {
+    if (up->completed || up->finished)
+      return;
+    up->finished = true;
+    if (up->deferred && !up->in_flight)
+      start_upload (std::move (up));
+    else
+      pump_upload (std::move (up));
+  });
+}
+
+void
+UploadStream::cancel ()
+{
+  /* A chunk in flight is cancelled by the cancellable; a session waiting
+   * for bytes has no Call to cancel, so it is ended here. */
+  impl_->worker.post ([up = impl_->upload] {
+    if (!up->in_flight)
+      complete_upload (up, Error::make (Error::Kind::Cancelled, "cancelled"));
+  });
+  g_cancellable_cancel (impl_->upload->cancellable.get ());
+}
+
+gsize
+UploadStream::bytes_written () const
+{
+  return impl_->written;
+}
+
+Result<FileInfo>
+UploadStream::wait ()
+{
+  if (impl_->worker.on_worker_thread ())
+    return protocol_error ("UploadStream::wait called on the client thread");
+  return impl_->result.get ();
+}
+
+std::unique_ptr<UploadStream>
+Client::open_upload (std::string mime_type, std::string display_name)
+{
+  Worker &worker = impl_->worker;
+  auto promise = std::make_shared<FilePromise> ();
+  auto impl = std::make_unique<UploadStream::Impl> (worker);
+  impl->result = promise->promise.get_future ();
+  impl->upload = std::make_shared<Upload> (Upload{worker, std::move (mime_type),
+      std::move (display_name), GPtr<GCancellable> (g_cancellable_new ()),
+      [promise] (Result<FileInfo> r) { promise->set (std::move (r)); }, std::nullopt});
+
+  if (config_.backend == Backend::Vertex) {
+    worker.post ([up = impl->upload] {
+      complete_upload (up, protocol_error ("the Files API exists only on the Gemini "
+              "Developer API; Vertex AI reads media from gs:// URIs"));
+    });
+  } else {
+    worker.post ([up = impl->upload] () mutable { start_upload (std::move (up)); });
+  }
+  return std::make_unique<UploadStream> (UploadStream::Key{}, std::move (impl));
 }
 
 void
@@ -1525,6 +1707,98 @@ Client::delete_file_sync (std::string_view name, GCancellable *cancellable)
 {
   return run_sync<Unit> (impl_->worker, [&] (DoneCallback done) {
     delete_file (name, cancellable, std::move (done));
+  });
+}
+
+namespace {
+
+Result<CachedContentInfo>
+parse_cached_content (std::string_view body)
+{
+  GPtr<JsonParser> parser (json_parser_new ());
+  if (!json_parser_load_from_data (parser.get (), body.data (), body.size (), nullptr)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser.get ())))
+    return protocol_error ("the cachedContents answer is not a JSON object");
+  JsonObject *obj = json_node_get_object (json_parser_get_root (parser.get ()));
+  CachedContentInfo info;
+  info.name = json_string (obj, "name");
+  info.expire_time = json_string (obj, "expireTime");
+  if (JsonNode *u = json_object_get_member (obj, "usageMetadata"); u && JSON_NODE_HOLDS_OBJECT (u))
+    info.total_tokens = json_int (json_node_get_object (u), "totalTokenCount");
+  if (!g_str_has_prefix (info.name.c_str (), "cachedContents/"))
+    return protocol_error ("the cachedContents answer names no cachedContents/ entry");
+  return info;
+}
+
+}  // namespace
+
+Result<CachedContentInfo>
+Client::create_cached_content_sync (std::string_view model, const GenerateRequest &contents,
+    GstClockTime ttl, std::string_view display_name, GCancellable *cancellable)
+{
+  if (config_.backend == Backend::Vertex)
+    return protocol_error ("context caching is only implemented for the Gemini Developer API");
+
+  /* The cache takes the request's user turn as it would be sent. */
+  GPtr<JsonNode> request = request_to_json (contents);
+  JsonObject *body = json_object_new ();
+  std::string m (model);
+  if (m.find ('/') == std::string::npos)
+    m = "models/" + m;
+  json_object_set_string_member (body, "model", m.c_str ());
+  json_object_set_member (body, "contents", json_node_copy (
+          json_object_get_member (json_node_get_object (request.get ()), "contents")));
+  json_object_set_string_member (body, "ttl", duration_to_wire (ttl).c_str ());
+  if (!display_name.empty ())
+    json_object_set_string_member (body, "displayName", std::string (display_name).c_str ());
+  GPtr<JsonNode> root (json_node_init_object (json_node_alloc (), body));
+  json_object_unref (body);
+  GPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), root.get ());
+  gsize len = 0;
+  gchar *json = json_generator_to_data (gen.get (), &len);
+
+  CallSpec spec;
+  spec.method = "POST";
+  spec.url = config_.endpoint + "/" + config_.api_version + "/cachedContents";
+  spec.body.reset (g_bytes_new_take (json, len));
+  spec.content_type = "application/json";
+  spec.model_call = true;
+
+  Worker &worker = impl_->worker;
+  return run_sync<CachedContentInfo> (worker, [&] (std::function<void (Result<CachedContentInfo>)> done) {
+    worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                     done = std::move (done)] () mutable {
+      worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
+        if (!reply.ok ()) {
+          done (reply.error ());
+          return;
+        }
+        done (parse_cached_content (reply->body));
+      });
+    });
+  });
+}
+
+Result<Unit>
+Client::delete_cached_content_sync (std::string_view name, GCancellable *cancellable)
+{
+  CallSpec spec;
+  spec.method = "DELETE";
+  spec.url = config_.endpoint + "/" + config_.api_version + "/" + std::string (name);
+
+  Worker &worker = impl_->worker;
+  return run_sync<Unit> (worker, [&] (DoneCallback done) {
+    worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                     done = std::move (done)] () mutable {
+      worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
+        if (!reply.ok ()) {
+          done (reply.error ());
+          return;
+        }
+        done (Unit{});
+      });
+    });
   });
 }
 

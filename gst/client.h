@@ -80,6 +80,43 @@ struct ClientStats {
   guint64 bytes_uploaded = 0;        /* Files API payload only */
 };
 
+/* A Files API upload fed while the file is being produced: whole chunks go
+ * out as soon as they are there, so finishing only sends the tail. The
+ * Client must outlive it; destroying it unfinished abandons the session. */
+class UploadStream {
+public:
+  ~UploadStream ();
+  UploadStream (const UploadStream &) = delete;
+  UploadStream &operator= (const UploadStream &) = delete;
+
+  /* Any thread; the bytes are copied. */
+  void write (GBytes *bytes);
+  /* No more bytes: the rest goes out with "upload, finalize". */
+  void finish ();
+  void cancel ();
+  gsize bytes_written () const;
+  /* Blocks until the service reports the File (or the upload failed).
+   * Once only; never from a client callback. */
+  Result<FileInfo> wait ();
+
+  struct Impl;
+  class Key {
+    friend class Client;
+    Key () = default;
+  };
+  UploadStream (Key, std::unique_ptr<Impl> impl);
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/* A cachedContents entry. */
+struct CachedContentInfo {
+  std::string name;                  /* "cachedContents/abc" */
+  std::string expire_time;           /* RFC 3339 */
+  gint64 total_tokens = 0;
+};
+
 class Client {
 public:
   using GenerateCallback = std::function<void (Result<GenerateResponse>)>;
@@ -110,6 +147,8 @@ public:
    * "upload, finalize". Returns the File as the service reports it. */
   void upload_file (GBytes *data, std::string mime_type, std::string display_name,
       GCancellable *cancellable, FileCallback done);
+  /* Resumable upload of a file whose size is not known yet. */
+  std::unique_ptr<UploadStream> open_upload (std::string mime_type, std::string display_name);
   void get_file (std::string_view name, GCancellable *cancellable, FileCallback done);
   /* Polls get_file until the state is not PROCESSING; FAILED -> Kind::FileFailed. */
   void wait_until_active (std::string_view name, GCancellable *cancellable, FileCallback done);
@@ -150,6 +189,13 @@ public:
       std::string display_name, GCancellable *cancellable);
   Result<FileInfo> wait_until_active_sync (std::string_view name, GCancellable *cancellable);
   Result<Unit> delete_file_sync (std::string_view name, GCancellable *cancellable);
+
+  /* Context cache (Developer API): the request's parts become the cached
+   * user turn; it lives `ttl` unless deleted first. */
+  Result<CachedContentInfo> create_cached_content_sync (std::string_view model,
+      const GenerateRequest &contents, GstClockTime ttl, std::string_view display_name,
+      GCancellable *cancellable);
+  Result<Unit> delete_cached_content_sync (std::string_view name, GCancellable *cancellable);
 
 private:
   struct Impl;

@@ -106,6 +106,46 @@ add_table_property (JsonBuilder *b, const char *name, std::initializer_list<Colu
   json_builder_end_object (b);
 }
 
+std::string
+context_section (const std::string &context)
+{
+  if (context.empty ())
+    return {};
+  return "\n**Context**\n"
+      "Use this context only to spell names and terms correctly; never add a speaker "
+      "who is not heard or seen in the clip.\n"
+      "<context>\n" + sanitize_context (context) + "\n</context>\n";
+}
+
+/* The first request of a windowed whole-file job: who speaks, found from
+ * the whole video, so every window can name voices it cannot identify in
+ * its own stretch. */
+std::string
+speakers_prompt (const PromptOptions &opts)
+{
+  std::string p;
+  p += "Generate a JSON object with keys `language` and `task2_speakers`.\n\n";
+  p += "**Language** - Set `language` to the ISO 639-1 code of the main language "
+      "spoken (for example `en`).\n\n";
+  p += "**Speakers**\n";
+  p += opts.has_video ? "- Watch the whole video and listen to the whole audio.\n"
+                      : "- Listen to the whole audio.\n";
+  p += "- List every distinct voice once, with a `voice` ID (1, 2, 3, etc.).\n";
+  p += "- For each voice, extract the speaker's `name`, `company`, `position` and "
+      "`role_in_video`.\n";
+  if (opts.has_video)
+    p += "- Use visual cues (title cards, lower thirds, badges, slides, on-screen text) "
+        "and audio cues (introductions, people addressing each other), wherever they "
+        "appear in the video.\n";
+  else
+    p += "- Use audio cues (introductions, people addressing each other), wherever they "
+        "occur.\n";
+  p += "- If a value cannot be found, use `?` as the value.\n";
+  p += "- Each row has the fields `voice`, `name`, `company`, `position`, "
+      "`role_in_video`.\n";
+  return p + context_section (opts.context);
+}
+
 }  // namespace
 
 /* Timecodes are asked for as MM:SS (H:MM:SS from one hour): the format the
@@ -129,6 +169,9 @@ build_prompt (const PromptOptions &opts)
     p += ", and the clip ends at " + format_timecode (opts.clip_duration);
   p += ".\n\n";
 
+  if (opts.speakers_only)
+    return p + speakers_prompt (opts);
+
   p += "Generate a JSON object with keys `language`, `task1_transcripts` and "
       "`task2_speakers` for the following tasks.\n\n";
   p += "**Language** - Set `language` to the ISO 639-1 code of the main language "
@@ -141,7 +184,12 @@ build_prompt (const PromptOptions &opts)
     p += "- Listen carefully to the audio.\n";
   p += "- Identify the distinct voices using a `voice` ID (1, 2, 3, etc.).\n";
   p += "- Transcribe the audio verbatim with voice diarization.\n";
-  if (opts.transcribe_from)
+  if (opts.transcribe_from && opts.transcribe_until)
+    p += "- Transcribe only the speech from " + format_timecode (*opts.transcribe_from)
+        + " to " + format_timecode (*opts.transcribe_until) + ": other requests transcribe "
+        "the rest. Include a sentence that starts before " + format_timecode (*opts.transcribe_until)
+        + " in full. Timecodes stay relative to the start of the clip.\n";
+  else if (opts.transcribe_from)
     p += "- Transcribe only the speech from " + format_timecode (*opts.transcribe_from)
         + " to the end of the clip: what comes before it is already transcribed. "
         "Timecodes stay relative to the start of the clip.\n";
@@ -177,16 +225,39 @@ build_prompt (const PromptOptions &opts)
     }
   }
 
-  if (!opts.context.empty ()) {
-    p += "\n**Context**\n";
-    p += "Use this context only to spell names and terms correctly; never add a speaker "
-        "who is not heard or seen in the clip.\n";
-    p += "<context>\n" + sanitize_context (opts.context) + "\n</context>\n";
-  }
+  p += context_section (opts.context);
 
   GST_LOG ("prompt of %" G_GSIZE_FORMAT " bytes for clip at %" GST_TIME_FORMAT,
       p.size (), GST_TIME_ARGS (opts.clip_start));
   return p;
+}
+
+GPtr<JsonNode>
+speakers_response_schema ()
+{
+  GPtr<JsonBuilder> holder (json_builder_new ());
+  JsonBuilder *b = holder.get ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "OBJECT");
+  json_builder_set_member_name (b, "properties");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "language");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "STRING");
+  json_builder_end_object (b);
+  add_table_property (b, "task2_speakers", {
+        {"voice", "INTEGER", true}, {"name", "STRING", true},
+        {"company", "STRING", true}, {"position", "STRING", true},
+        {"role_in_video", "STRING", true}});
+  json_builder_end_object (b);
+  add_string_array (b, "required", {"task2_speakers"});
+  add_string_array (b, "propertyOrdering", {"language", "task2_speakers"});
+  json_builder_end_object (b);
+
+  return GPtr<JsonNode> (json_builder_get_root (b));
 }
 
 GPtr<JsonNode>
@@ -220,19 +291,16 @@ transcript_response_schema ()
   return GPtr<JsonNode> (json_builder_get_root (b));
 }
 
-GenerateRequest
-build_transcription_request (MediaInput media, const PromptOptions &opts,
-    const GenerationSettings &settings)
+namespace {
+
+Part
+media_part (MediaInput media)
 {
-  ensure_debug_category ();
-
-  GenerateRequest req;
-
-  Part media_part;
+  Part part;
   if (media.inline_data)
-    media_part.data = InlineDataPart{media.mime_type, std::move (media.inline_data)};
+    part.data = InlineDataPart{media.mime_type, std::move (media.inline_data)};
   else
-    media_part.data = FileDataPart{media.mime_type, media.file_uri};
+    part.data = FileDataPart{media.mime_type, media.file_uri};
 
   /* videoMetadata describes video sampling; audio parts take none. */
   if (g_str_has_prefix (media.mime_type.c_str (), "video/")) {
@@ -240,9 +308,14 @@ build_transcription_request (MediaInput media, const PromptOptions &opts,
     vm.fps = media.fps;
     vm.start_offset = media.start_offset;
     vm.end_offset = media.end_offset;
-    media_part.video_metadata = vm;
+    part.video_metadata = vm;
   }
-  req.parts.push_back (std::move (media_part));
+  return part;
+}
+
+void
+configure (GenerateRequest &req, const PromptOptions &opts, const GenerationSettings &settings)
+{
   req.parts.push_back (Part::text (build_prompt (opts)));
 
   GenerationConfig &cfg = req.config;
@@ -251,14 +324,47 @@ build_transcription_request (MediaInput media, const PromptOptions &opts,
   cfg.seed = settings.seed;
   cfg.max_output_tokens = settings.max_output_tokens;
   cfg.response_mime_type = "application/json";
-  cfg.response_schema = transcript_response_schema ();
+  cfg.response_schema = opts.speakers_only ? speakers_response_schema ()
+                                           : transcript_response_schema ();
   cfg.media_resolution = settings.media_resolution;
   if (settings.thinking_budget) {
     ThinkingConfig thinking;
     thinking.budget = settings.thinking_budget;
     cfg.thinking = thinking;
   }
+}
 
+}  // namespace
+
+GenerateRequest
+build_transcription_request (MediaInput media, const PromptOptions &opts,
+    const GenerationSettings &settings)
+{
+  ensure_debug_category ();
+
+  GenerateRequest req;
+  req.parts.push_back (media_part (std::move (media)));
+  configure (req, opts, settings);
+  return req;
+}
+
+GenerateRequest
+build_media_contents (MediaInput media)
+{
+  GenerateRequest req;
+  req.parts.push_back (media_part (std::move (media)));
+  return req;
+}
+
+GenerateRequest
+build_cached_transcription_request (std::string cached_content, const PromptOptions &opts,
+    const GenerationSettings &settings)
+{
+  ensure_debug_category ();
+
+  GenerateRequest req;
+  req.cached_content = std::move (cached_content);
+  configure (req, opts, settings);
   return req;
 }
 

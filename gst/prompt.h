@@ -34,6 +34,12 @@ struct PromptOptions {
    * only the speech from here (clip-relative) on is asked for, the way the
    * audio docs refer to a part of a file ("from 02:30 to 03:29"). */
   std::optional<GstClockTime> transcribe_from;
+  /* With transcribe_from: a window of a clip the model sees whole (a
+   * cached file), so the answer covers [from, until) only. */
+  std::optional<GstClockTime> transcribe_until;
+  /* Only the speakers table, for the whole file: every person who speaks,
+   * with a short description of the voice so later requests can match it. */
+  bool speakers_only = false;
 };
 
 struct GenerationSettings {
@@ -57,7 +63,16 @@ struct MediaInput {
 
 std::string build_prompt (const PromptOptions &opts);
 GPtr<JsonNode> transcript_response_schema ();
+GPtr<JsonNode> speakers_response_schema ();
 GenerateRequest build_transcription_request (MediaInput media,
+    const PromptOptions &opts, const GenerationSettings &settings);
+
+/* The media part alone, as a context cache holds it. */
+GenerateRequest build_media_contents (MediaInput media);
+
+/* The instructions alone, for a request against a cache that holds the
+ * media (cachedContent names it). */
+GenerateRequest build_cached_transcription_request (std::string cached_content,
     const PromptOptions &opts, const GenerationSettings &settings);
 
 /* `auto` media resolution: medium below this duration of media per request,

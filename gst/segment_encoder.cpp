@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include <gio/gio.h>
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
@@ -169,6 +170,8 @@ struct SegmentEncoder::Impl {
   GPtr<GstElement> pipeline;
   GPtr<GstBus> bus;
   std::unique_ptr<GOutputStream, ObjectUnref> stream;
+  OutputFn output;                    /* streaming: replaces `stream` */
+  std::atomic<gsize> streamed { 0 };
   /* Owned by the pipeline. */
   GstElement *mux = nullptr;
   GstElement *audio_src = nullptr;
@@ -203,6 +206,7 @@ struct SegmentEncoder::Impl {
   void stop ();
 
   static GstBusSyncReply on_bus_message (GstBus *bus, GstMessage *msg, gpointer data);
+  static GstFlowReturn on_muxed (GstAppSink *sink, gpointer data);
   static GstPadProbeReturn clip_to_end (GstPad *pad, GstPadProbeInfo *info, gpointer data);
 };
 
@@ -230,6 +234,24 @@ SegmentEncoder::Impl::clip_to_end (GstPad *, GstPadProbeInfo *info, gpointer dat
     GST_PAD_PROBE_INFO_DATA (info) = buf;
   }
   return GST_PAD_PROBE_OK;
+}
+
+GstFlowReturn
+SegmentEncoder::Impl::on_muxed (GstAppSink *sink, gpointer data)
+{
+  auto self = static_cast<Impl *> (data);
+  GPtr<GstSample> sample (gst_app_sink_pull_sample (sink));
+  if (sample == nullptr)
+    return GST_FLOW_EOS;
+  GstBuffer *buf = gst_sample_get_buffer (sample.get ());
+  GstMapInfo map;
+  if (buf == nullptr || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_FLOW_ERROR;
+  GPtr<GBytes> bytes (g_bytes_new (map.data, map.size));
+  gst_buffer_unmap (buf, &map);
+  self->streamed += g_bytes_get_size (bytes.get ());
+  self->output (bytes.get ());
+  return GST_FLOW_OK;
 }
 
 GstBusSyncReply
@@ -432,6 +454,13 @@ Result<std::unique_ptr<SegmentEncoder>>
 SegmentEncoder::create (const EncoderSettings &settings, GstCaps *audio_caps,
     GstCaps *video_caps)
 {
+  return create_streaming (settings, audio_caps, video_caps, nullptr);
+}
+
+Result<std::unique_ptr<SegmentEncoder>>
+SegmentEncoder::create_streaming (const EncoderSettings &settings, GstCaps *audio_caps,
+    GstCaps *video_caps, OutputFn output)
+{
   ensure_debug_category ();
 
   if (audio_caps == nullptr && video_caps == nullptr)
@@ -442,21 +471,30 @@ SegmentEncoder::create (const EncoderSettings &settings, GstCaps *audio_caps,
   auto enc = std::make_unique<SegmentEncoder> (Key{});
   Impl &d = *enc->impl_;
   d.settings = settings;
+  d.output = std::move (output);
+  const bool streaming = static_cast<bool> (d.output);
   d.pipeline.reset (GST_ELEMENT (gst_object_ref_sink (gst_pipeline_new ("gemini-encoder"))));
   auto bin = GST_BIN (d.pipeline.get ());
   d.bus.reset (gst_pipeline_get_bus (GST_PIPELINE (d.pipeline.get ())));
   gst_bus_set_sync_handler (d.bus.get (), Impl::on_bus_message, &d, nullptr);
 
   d.mux = make (bin, "webmmux");
-  GstElement *sink = make (bin, "giostreamsink");
+  GstElement *sink = make (bin, streaming ? "appsink" : "giostreamsink");
   if (d.mux == nullptr || sink == nullptr)
-    return Error::make (Error::Kind::Media, "webmmux or giostreamsink is not installed");
-  d.stream.reset (g_memory_output_stream_new_resizable ());
-  g_object_set (d.mux, "streamable", FALSE, "min-index-interval", gint64 (kIndexInterval),
+    return Error::make (Error::Kind::Media, "webmmux, appsink or giostreamsink is not installed");
+  g_object_set (d.mux, "streamable", streaming, "min-index-interval", gint64 (kIndexInterval),
       nullptr);
-  g_object_set (sink, "stream", d.stream.get (), "sync", FALSE, "async", FALSE, nullptr);
+  if (streaming) {
+    GstAppSinkCallbacks callbacks = {};
+    callbacks.new_sample = Impl::on_muxed;
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, &d, nullptr);
+    g_object_set (sink, "sync", FALSE, "async", FALSE, nullptr);
+  } else {
+    d.stream.reset (g_memory_output_stream_new_resizable ());
+    g_object_set (sink, "stream", d.stream.get (), "sync", FALSE, "async", FALSE, nullptr);
+  }
   if (!gst_element_link (d.mux, sink))
-    return Error::make (Error::Kind::Media, "cannot link webmmux to giostreamsink");
+    return Error::make (Error::Kind::Media, "cannot link webmmux to its sink");
 
   if (video_caps != nullptr && !d.build_video (video_caps))
     return Error::make (Error::Kind::Media, "cannot build the video encoder (see the "
@@ -554,21 +592,25 @@ Result<EncodedSegment> SegmentEncoder::finish (GstClockTime duration)
     return Error::make (Error::Kind::Media, "the encoder did not finish within "
         + std::to_string (kFinishTimeout / GST_SECOND) + " s");
 
-  GOutputStream *stream = d.stream.get ();
-  g_output_stream_close (stream, nullptr, nullptr);
-  GPtr<GBytes> bytes (g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (stream)));
-  if (g_bytes_get_size (bytes.get ()) == 0)
+  EncodedSegment seg;
+  if (d.output) {
+    seg.size = d.streamed;
+  } else {
+    GOutputStream *stream = d.stream.get ();
+    g_output_stream_close (stream, nullptr, nullptr);
+    seg.data.reset (g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (stream)));
+    seg.size = g_bytes_get_size (seg.data.get ());
+  }
+  if (seg.size == 0)
     return Error::make (Error::Kind::Media, "the encoder produced no data");
 
-  EncodedSegment seg;
   seg.has_video = d.video_src != nullptr && video_pushed;
   seg.has_audio = d.audio_src != nullptr && audio_pushed;
   seg.mime_type = seg.has_video ? "video/webm" : "audio/webm";
   seg.duration = duration;
-  seg.data = std::move (bytes);
 
   GST_DEBUG ("segment of %" GST_TIME_FORMAT ": %" G_GSIZE_FORMAT " bytes, %s",
-      GST_TIME_ARGS (duration), g_bytes_get_size (seg.data.get ()), seg.mime_type.c_str ());
+      GST_TIME_ARGS (duration), seg.size, seg.mime_type.c_str ());
   return seg;
 }
 

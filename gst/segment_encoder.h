@@ -10,6 +10,7 @@
  * is kept. One encoder per segment. */
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,7 +30,8 @@ struct EncoderSettings {
 };
 
 struct EncodedSegment {
-  GPtr<GBytes> data;
+  GPtr<GBytes> data;                  /* null when streamed to an output */
+  gsize size = 0;
   std::string mime_type;              /* "video/webm" or "audio/webm" */
   GstClockTime duration = 0;
   bool has_video = false;
@@ -42,6 +44,17 @@ public:
    * input caps as negotiated on the element's sink pads. */
   static Result<std::unique_ptr<SegmentEncoder>> create (const EncoderSettings &settings,
       GstCaps *audio_caps, GstCaps *video_caps);
+
+  /* The file's bytes, in order, as the muxer writes them (a streaming
+   * thread of the encoder). */
+  using OutputFn = std::function<void (GBytes *bytes)>;
+
+  /* Same, but the file is handed to `output` while it is encoded instead
+   * of being kept: a streamable WebM (no duration in the header, no cues),
+   * for files as long as the whole input. */
+  static Result<std::unique_ptr<SegmentEncoder>> create_streaming (
+      const EncoderSettings &settings, GstCaps *audio_caps, GstCaps *video_caps,
+      OutputFn output);
   ~SegmentEncoder ();
 
   /* Buffers carry PTS relative to the segment start (the element subtracts

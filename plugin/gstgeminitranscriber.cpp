@@ -60,6 +60,8 @@
 #include "segmenter.h"
 #include "speaker_registry.h"
 #include "transcript_parser.h"
+#include "clip_transcription.h"
+#include "whole_file.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gemini_transcriber_debug);
 #define GST_CAT_DEFAULT gst_gemini_transcriber_debug
@@ -86,6 +88,10 @@ constexpr const char *DEFAULT_LOCATION = "global";
 /* Encoded media bytes above which a segment goes through the Files API:
  * base64 grows it by 4/3 and the whole request must stay under 20 MB. */
 constexpr guint DEFAULT_MAX_INLINE_BYTES = 14 * 1024 * 1024;
+constexpr GstGeminiTranscriberMode DEFAULT_MODE = GST_GEMINI_TRANSCRIBER_MODE_AUTO;
+constexpr guint DEFAULT_WINDOW_DURATION = 0;
+/* A whole-mode segment is cut only by EOS (or a caps change). */
+constexpr GstClockTime WHOLE_SEGMENT_TARGET = G_MAXUINT64 / 4;
 /* Live: how long a cut segment may wait for a lagging video stream to pass
  * its end before it is sent without the missing frames. Not live, video
  * always comes (or ends), so the segment waits for it. */
@@ -120,6 +126,8 @@ struct Settings {
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
   guint max_video_side = DEFAULT_MAX_VIDEO_SIDE;
   guint max_inline_bytes = DEFAULT_MAX_INLINE_BYTES;
+  GstGeminiTranscriberMode mode = DEFAULT_MODE;
+  guint window_duration = DEFAULT_WINDOW_DURATION;
 };
 
 /* A stretch of input, in running time, that becomes one request. */
@@ -127,6 +135,11 @@ struct Segment {
   guint64 seq = 0;
   GstClockTime start = 0;
   GstClockTime end = GST_CLOCK_TIME_NONE;
+  /* Whole mode: the encoder writes into the upload, so it is declared
+   * after it and destroyed first. */
+  std::unique_ptr<gemini::UploadStream> upload;
+  gemini::QuietPoints quiet;         /* whole mode: where windows may be cut */
+  bool whole = false;
   std::unique_ptr<gemini::SegmentEncoder> encoder;
   bool had_sound = false;
   bool has_video = false;
@@ -163,6 +176,9 @@ struct Outcome {
   std::optional<gemini::Error> fatal;  /* nothing will work until a person acts */
   gsize media_bytes = 0;
   bool uploaded = false;
+  bool whole = false;
+  guint requests = 0;
+  guint windows = 0;
 };
 
 struct State {
@@ -281,6 +297,8 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_VIDEO_SIDE,
   PROP_MAX_INLINE_BYTES,
+  PROP_MODE,
+  PROP_WINDOW_DURATION,
 };
 
 static GstStaticPadTemplate audio_sink_template =
@@ -319,6 +337,28 @@ gst_gemini_media_resolution_get_type (void)
   return type;
 }
 
+GType
+gst_gemini_transcriber_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_GEMINI_TRANSCRIBER_MODE_AUTO,
+        "Whole for files (not live), streaming for live sources", "auto"},
+    {GST_GEMINI_TRANSCRIBER_MODE_STREAMING,
+        "Streaming: one request per segment, cues while the input plays",
+        "streaming"},
+    {GST_GEMINI_TRANSCRIBER_MODE_WHOLE,
+        "Whole: the model sees the whole input (uploaded once), cues at the end",
+        "whole"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstGeminiTranscriberMode", values));
+  return type;
+}
+
 #define gst_gemini_transcriber_parent_class parent_class
 G_DEFINE_TYPE_WITH_PRIVATE (GstGeminiTranscriber, gst_gemini_transcriber,
     GST_TYPE_ELEMENT);
@@ -329,8 +369,10 @@ GST_ELEMENT_REGISTER_DEFINE (geminitranscriber, "geminitranscriber",
 /* helpers                                                                */
 
 static GstClockTime
-segment_target (const Settings & s, bool live)
+segment_target (const Settings & s, bool live, bool whole)
 {
+  if (whole)
+    return WHOLE_SEGMENT_TARGET;
   guint ms = s.segment_duration;
   if (ms == 0)
     ms = live ? AUTO_SEGMENT_DURATION_LIVE : AUTO_SEGMENT_DURATION_FILE;
@@ -434,6 +476,25 @@ settings_snapshot (GstGeminiTranscriber * self)
   return self->priv->settings;
 }
 
+/* auto: the whole input for a file, segments for a live source (whose
+ * viewers cannot wait for the end). Vertex AI has no Files API to upload to. */
+static bool
+use_whole_mode (GstGeminiTranscriber * self, const Settings & s, bool live)
+{
+  if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_STREAMING)
+    return false;
+  if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_AUTO)
+    return !live && !s.vertex;
+  if (live || s.vertex) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("mode=whole needs a file (not a live source) and the Gemini Developer API; "
+            "transcribing in streaming mode."),
+        ("live: %d, vertex: %d", live, s.vertex));
+    return false;
+  }
+  return true;
+}
+
 static bool
 open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
     std::unique_lock < std::mutex > &lk)
@@ -454,7 +515,20 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   const bool video_left = !st.video_eos || (GST_CLOCK_TIME_IS_VALID (st.video_end)
       && st.video_end > start);
   GstCaps *vcaps = video_left ? st.video_caps.get () : nullptr;
-  auto enc = gemini::SegmentEncoder::create (es, st.audio_caps.get (), vcaps);
+
+  const bool whole = use_whole_mode (self, s, st.live);
+  std::unique_ptr<gemini::UploadStream> upload;
+  gemini::Result<std::unique_ptr<gemini::SegmentEncoder>> enc =
+      gemini::Error::make (gemini::Error::Kind::Media, "no encoder");
+  if (whole) {
+    upload = st.client->open_upload (vcaps ? "video/webm" : "audio/webm",
+        "gst-gemini whole input");
+    gemini::UploadStream *sink = upload.get ();
+    enc = gemini::SegmentEncoder::create_streaming (es, st.audio_caps.get (), vcaps,
+        [sink] (GBytes * bytes) { sink->write (bytes); });
+  } else {
+    enc = gemini::SegmentEncoder::create (es, st.audio_caps.get (), vcaps);
+  }
   if (!enc) {
     lk.unlock ();
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
@@ -468,11 +542,13 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   Segment seg;
   seg.seq = st.next_seq++;
   seg.start = start;
+  seg.whole = whole;
+  seg.upload = std::move (upload);
   seg.encoder = std::move (enc.value ());
   seg.has_video = vcaps != nullptr;
   seg.settings = std::move (s);
   st.segmenter = gemini::Segmenter (gemini::SegmenterSettings {
-        segment_target (seg.settings, st.live)});
+        segment_target (seg.settings, st.live, seg.whole)});
   st.segmenter.begin (start);
   GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " opens at %"
       GST_TIME_FORMAT, seg.seq, GST_TIME_ARGS (start));
@@ -518,7 +594,7 @@ route_video_frame (State & st, GstClockTime rt, GstBuffer * buf,
     return false;
 
   Segment & cur = *st.current;
-  const GstClockTime target = segment_target (cur.settings, st.live);
+  const GstClockTime target = segment_target (cur.settings, st.live, cur.whole);
   const GstClockTime undecided_from = cur.start + target - std::min<GstClockTime> (target / 4,
       3 * GST_SECOND);
   const bool decided = video_driven
@@ -631,6 +707,8 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
             rt - st.current->start).get ());
     st.current->fed = true;
   }
+  if (st.current->whole)
+    st.current->quiet.observe (rt - st.current->start, dur, rms_db);
   st.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
@@ -812,91 +890,124 @@ struct SegmentMedia {
   }
 };
 
-/* Requests for the rest of a segment after answers cut at the model's
- * output limit: bounded, since each one costs the whole segment's input;
- * and not for a rest too short to hold a word. */
-constexpr guint MAX_TAIL_REQUESTS = 2;
-constexpr GstClockTime MIN_TAIL = 250 * GST_MSECOND;
-
-static void
-add_usage (gemini::UsageMetadata & total, const gemini::UsageMetadata & u)
+static Status
+status_of (gemini::ClipStatus s)
 {
-  total.prompt_tokens += u.prompt_tokens;
-  total.candidates_tokens += u.candidates_tokens;
-  total.total_tokens += u.total_tokens;
-  total.thoughts_tokens += u.thoughts_tokens;
-  total.cached_tokens += u.cached_tokens;
+  switch (s) {
+    case gemini::ClipStatus::Ok: return Status::Ok;
+    case gemini::ClipStatus::Blocked: return Status::Blocked;
+    case gemini::ClipStatus::Failed: break;
+  }
+  return Status::Failed;
 }
 
-/* The segment's request, then, while the answer was cut at the output
- * limit, requests for the speech after the last complete row. A failed or
- * blocked follow-up leaves the rows already read. */
+static void
+take_clip_result (Outcome & out, gemini::ClipResult && r)
+{
+  out.status = status_of (r.status);
+  out.transcript = std::move (r.transcript);
+  out.raw_text = std::move (r.raw_text);
+  out.error = std::move (r.error);
+  out.usage = r.usage;
+  out.fatal = std::move (r.fatal);
+  out.requests = r.requests;
+}
+
+static gemini::GenerationSettings
+generation_settings (const Settings & s, GstClockTime duration)
+{
+  gemini::GenerationSettings gen;
+  gen.temperature = s.temperature;
+  gen.seed = s.seed;
+  gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
+  return gen;
+}
+
 static void
 request_transcript (Outcome & out, const SegmentMedia & media,
     const Settings & s, GstClockTime duration, gemini::Client & client,
     GCancellable * cancellable, const std::vector<gemini::KnownSpeaker> &known)
 {
-  gemini::PromptOptions opts;
-  opts.clip_start = out.start;
-  opts.clip_duration = duration;
-  opts.has_video = media.has_video;
-  opts.context = s.context;
-  opts.language = s.language;
-  opts.known_speakers = known;
+  gemini::ClipRequest req;
+  req.model = s.model;
+  req.media = media.input ();
+  req.prompt.clip_start = out.start;
+  req.prompt.clip_duration = duration;
+  req.prompt.has_video = media.has_video;
+  req.prompt.context = s.context;
+  req.prompt.language = s.language;
+  req.prompt.known_speakers = known;
+  req.generation = generation_settings (s, duration);
+  req.parse.duration = duration;
+  req.parse.clip_offset = out.start;
+  take_clip_result (out, gemini::transcribe_clip (client, req, cancellable));
+}
 
-  gemini::GenerationSettings gen;
-  gen.temperature = s.temperature;
-  gen.seed = s.seed;
-  gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
+/* Whole mode: the encoder has been writing into the upload all along, so
+ * only its tail is left to send; then the file is transcribed in one
+ * request or in windows (gst/whole_file.h). */
+static Outcome
+transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
+    gemini::Client & client, GCancellable * cancellable, Outcome out)
+{
+  const GstClockTime duration = seg.end - seg.start;
+  const Settings & s = seg.settings;
+  out.whole = true;
 
-  gemini::ParseContext ctx;
-  ctx.duration = duration;
-  ctx.clip_offset = out.start;
-
-  for (guint request = 0; request <= MAX_TAIL_REQUESTS; request++) {
-    const bool tail = request > 0;
-    if (tail) {
-      const gemini::SegmentTranscript & t = out.transcript;
-      if (!t.truncated || !GST_CLOCK_TIME_IS_VALID (t.covered_until)
-          || t.covered_until + MIN_TAIL >= duration)
-        return;
-      opts.transcribe_from = t.covered_until;
-    }
-    auto resp = client.generate_content_sync (s.model,
-        gemini::build_transcription_request (media.input (), opts, gen),
-        cancellable);
-    if (!resp) {
-      if (!tail) {
-        if (resp.error ().fatal ())
-          out.fatal = resp.error ();
-        out.error = resp.error ().describe ();
-      }
-      return;
-    }
-    add_usage (out.usage, resp->usage);
-    out.raw_text += (tail ? "\n" : "") + resp->text;
-    if (resp->blocked ()) {
-      if (!tail) {
-        out.status = Status::Blocked;
-        out.error = "answer blocked: " + (resp->block_reason.empty () ?
-            resp->finish_reason : resp->block_reason);
-      }
-      return;
-    }
-    ctx.truncated = resp->truncated ();
-    auto parsed = gemini::parse_transcript (resp->text, ctx);
-    if (!parsed) {
-      if (!tail)
-        out.error = parsed.error ().describe ();
-      return;
-    }
-    if (tail) {
-      gemini::merge_tail (out.transcript, std::move (parsed.value ()));
-    } else {
-      out.transcript = std::move (parsed.value ());
-      out.status = Status::Ok;
-    }
+  const gint64 t0 = g_get_monotonic_time ();
+  auto encoded = seg.encoder->finish (duration);
+  seg.encoder.reset ();
+  if (!encoded) {
+    seg.upload->cancel ();
+    out.error = encoded.error ().describe ();
+    return out;
   }
+  out.media_bytes = encoded->size;
+  seg.upload->finish ();
+  auto file = seg.upload->wait ();
+  seg.upload.reset ();
+  std::string uploaded_name;
+  if (file) {
+    uploaded_name = file->name;
+    out.uploaded = true;
+    GST_INFO_OBJECT (self, "whole input uploaded as %s (%" G_GSIZE_FORMAT " bytes)",
+        uploaded_name.c_str (), out.media_bytes);
+    file = client.wait_until_active_sync (uploaded_name, cancellable);
+  }
+  if (!file) {
+    if (!uploaded_name.empty ())
+      delete_uploaded_file (self, client, uploaded_name);
+    if (file.error ().fatal ())
+      out.fatal = file.error ();
+    out.error = file.error ().describe ();
+    return out;
+  }
+
+  gemini::WholeFileJob job;
+  job.model = s.model;
+  job.media.mime_type = encoded->mime_type;
+  job.media.file_uri = file->uri;
+  job.media.fps = s.fps;
+  job.duration = duration;
+  job.has_video = encoded->has_video;
+  job.prompt.context = s.context;
+  job.prompt.language = s.language;
+  job.generation = generation_settings (s, duration);
+  job.window = s.window_duration * GST_SECOND;
+  job.parallel = s.max_concurrent;
+  job.request_timeout = s.request_timeout * GST_MSECOND;
+  job.quiet_points = seg.quiet.points ();
+
+  gemini::WholeFileResult r = gemini::transcribe_whole_file (client, job, cancellable);
+  out.windows = r.windows.size ();
+  if (!r.cache_error.empty ())
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Gemini could not cache the video; every window sends it again."),
+        ("%s", r.cache_error.c_str ()));
+  take_clip_result (out, std::move (r.clip));
+  out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
+  delete_uploaded_file (self, client, uploaded_name);
+  return out;
 }
 
 static Outcome
@@ -913,9 +1024,13 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
 
   if (!seg.had_sound || !seg.fed || duration < 100 * GST_MSECOND) {
     seg.encoder->cancel ();
+    if (seg.upload)
+      seg.upload->cancel ();
     out.status = Status::Silent;
     return out;
   }
+  if (seg.whole)
+    return transcribe_whole (self, seg, client, cancellable, std::move (out));
 
   const gint64 t0 = g_get_monotonic_time ();
   auto encoded = seg.encoder->finish (duration);
@@ -924,7 +1039,7 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     out.error = encoded.error ().describe ();
     return out;
   }
-  out.media_bytes = g_bytes_get_size (encoded->data.get ());
+  out.media_bytes = encoded->size;
 
   SegmentMedia media;
   media.mime_type = encoded->mime_type;
@@ -1233,7 +1348,10 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "total-tokens", G_TYPE_INT64, o.usage.total_tokens,
       "request-time", G_TYPE_UINT64, o.request_time,
       "media-bytes", G_TYPE_UINT64, (guint64) o.media_bytes,
-      "uploaded", G_TYPE_BOOLEAN, o.uploaded, NULL);
+      "uploaded", G_TYPE_BOOLEAN, o.uploaded,
+      "mode", G_TYPE_STRING, o.whole ? "whole" : "streaming",
+      "requests", G_TYPE_UINT, o.requests,
+      "windows", G_TYPE_UINT, o.windows, NULL);
   gst_structure_take_value (s, "repairs", &repairs);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
@@ -1488,13 +1606,18 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
 static void
 reset_stream_state (State & st)
 {
-  for (auto & seg : st.closing)
-    seg.encoder->cancel ();
-  for (auto & seg : st.jobs)
+  auto cancel = [] (Segment & seg) {
     if (seg.encoder)
       seg.encoder->cancel ();
+    if (seg.upload)
+      seg.upload->cancel ();
+  };
+  for (auto & seg : st.closing)
+    cancel (seg);
+  for (auto & seg : st.jobs)
+    cancel (seg);
   if (st.current)
-    st.current->encoder->cancel ();
+    cancel (*st.current);
   st.current.reset ();
   st.closing.clear ();
   st.jobs.clear ();
@@ -1815,7 +1938,7 @@ gst_gemini_transcriber_src_query (GstPad * pad, GstObject * parent,
       /* A cue can only leave once its whole segment has been cut, sent and
        * answered: one segment plus the allowance for the request. */
       if (live) {
-        GstClockTime ours = segment_target (s, true) + s.latency * GST_MSECOND;
+        GstClockTime ours = segment_target (s, true, false) + s.latency * GST_MSECOND;
         min += ours;
         if (GST_CLOCK_TIME_IS_VALID (max))
           max += ours;
@@ -1962,6 +2085,8 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
     case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint (value); break;
     case PROP_MAX_VIDEO_SIDE: s.max_video_side = g_value_get_uint (value); break;
     case PROP_MAX_INLINE_BYTES: s.max_inline_bytes = g_value_get_uint (value); break;
+    case PROP_MODE: s.mode = (GstGeminiTranscriberMode) g_value_get_enum (value); break;
+    case PROP_WINDOW_DURATION: s.window_duration = g_value_get_uint (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1998,6 +2123,8 @@ gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
     case PROP_REQUEST_TIMEOUT: g_value_set_uint (value, s.request_timeout); break;
     case PROP_MAX_VIDEO_SIDE: g_value_set_uint (value, s.max_video_side); break;
     case PROP_MAX_INLINE_BYTES: g_value_set_uint (value, s.max_inline_bytes); break;
+    case PROP_MODE: g_value_set_enum (value, s.mode); break;
+    case PROP_WINDOW_DURATION: g_value_set_uint (value, s.window_duration); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2151,6 +2278,21 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "ones are uploaded with the Files API first and deleted after use. "
           "0 = always upload", 0, DEFAULT_MAX_INLINE_BYTES, DEFAULT_MAX_INLINE_BYTES,
           rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+          "streaming: a request per segment, cues while the input plays; whole: "
+          "the input is encoded and uploaded while it plays and transcribed as "
+          "one video at the end, so a name shown once names its voice "
+          "everywhere (cues come after EOS); auto = whole for files, streaming "
+          "for live sources",
+          GST_TYPE_GEMINI_TRANSCRIBER_MODE, DEFAULT_MODE, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_WINDOW_DURATION,
+      g_param_spec_uint ("window-duration", "Window duration",
+          "Whole mode: longest stretch of the file per request, in seconds; a "
+          "longer file is transcribed in windows of the same upload after a "
+          "request for its speakers table. 0 = one request whenever the model's "
+          "input and output limits allow it", 0, 86400, DEFAULT_WINDOW_DURATION,
+          rw_ready));
 
   gst_element_class_add_static_pad_template (element_class,
       &audio_sink_template);
@@ -2171,6 +2313,8 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
       GST_DEBUG_FUNCPTR (gst_gemini_transcriber_release_pad);
 
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_MEDIA_RESOLUTION,
+      (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_TRANSCRIBER_MODE,
       (GstPluginAPIFlags) 0);
   GST_DEBUG_CATEGORY_INIT (gst_gemini_transcriber_debug, "geminitranscriber",
       0, "Gemini multimodal transcriber");

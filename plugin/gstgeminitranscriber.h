@@ -19,6 +19,16 @@ typedef enum
 #define GST_TYPE_GEMINI_MEDIA_RESOLUTION (gst_gemini_media_resolution_get_type ())
 GType gst_gemini_media_resolution_get_type (void);
 
+typedef enum
+{
+  GST_GEMINI_TRANSCRIBER_MODE_AUTO,
+  GST_GEMINI_TRANSCRIBER_MODE_STREAMING,
+  GST_GEMINI_TRANSCRIBER_MODE_WHOLE,
+} GstGeminiTranscriberMode;
+
+#define GST_TYPE_GEMINI_TRANSCRIBER_MODE (gst_gemini_transcriber_mode_get_type ())
+GType gst_gemini_transcriber_mode_get_type (void);
+
 GST_ELEMENT_REGISTER_DECLARE (geminitranscriber);
 
 G_END_DECLS

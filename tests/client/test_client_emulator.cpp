@@ -541,6 +541,142 @@ test_vertex_path_and_bearer ()
   g_assert_false (json_object_get_boolean_member (gens[0], "has_api_key"));
 }
 
+
+/* Whole chunks leave while the writer is still producing: the first one is
+ * on the server before finish(). The start declares no size. */
+void
+test_stream_upload_sends_chunks_as_produced ()
+{
+  Emulator emu ("{}");
+  Client client (config_for (emu));
+  auto up = client.open_upload ("application/octet-stream", "growing");
+  const gsize piece = 1024 * 1024;
+  for (int i = 0; i < 9; i++) {
+    GPtr<GBytes> b = random_bytes (piece);
+    up->write (b.get ());
+  }
+  for (int i = 0; i < 200 && count (emu, "upload_chunk") == 0; i++)
+    std::this_thread::sleep_for (std::chrono::milliseconds (10));
+  g_assert_cmpuint (count (emu, "upload_chunk"), ==, 1);
+
+  for (int i = 0; i < 11; i++) {
+    GPtr<GBytes> b = random_bytes (piece);
+    up->write (b.get ());
+  }
+  up->finish ();
+  auto file = up->wait ();
+  if (!file.ok ())
+    g_error ("%s", file.error ().describe ().c_str ());
+  g_assert_cmpint (file->size_bytes, ==, (gint64) (20 * piece));
+  g_assert_cmpuint (up->bytes_written (), ==, 20 * piece);
+
+  GPtr<JsonNode> log = emu.log ();
+  auto starts = entries (log.get (), "upload_start");
+  g_assert_cmpuint (starts.size (), ==, 1);
+  JsonObject *headers = json_object_get_object_member (starts[0], "headers");
+  g_assert_false (json_object_has_member (headers, "x-goog-upload-header-content-length"));
+  auto chunks = entries (log.get (), "upload_chunk");
+  g_assert_cmpuint (chunks.size (), ==, 3);
+  const gint64 offsets[] = {0, 8 * 1024 * 1024, 16 * 1024 * 1024};
+  for (int i = 0; i < 3; i++) {
+    JsonObject *u = json_object_get_object_member (chunks[i], "upload");
+    g_assert_cmpint (json_object_get_int_member (u, "offset"), ==, offsets[i]);
+    assert_str_eq (json_object_get_string_member (u, "command"),
+        i == 2 ? "upload, finalize" : "upload");
+  }
+}
+
+/* A service that wants the size up front gets it once the writer is done. */
+void
+test_stream_upload_deferred_when_size_required ()
+{
+  Emulator emu (R"({"require_upload_size": true})");
+  Client client (config_for (emu));
+  auto up = client.open_upload ("application/octet-stream", "sized");
+  GPtr<GBytes> b = random_bytes (3 * 1024 * 1024);
+  up->write (b.get ());
+  up->finish ();
+  auto file = up->wait ();
+  if (!file.ok ())
+    g_error ("%s", file.error ().describe ().c_str ());
+  g_assert_cmpint (file->size_bytes, ==, 3 * 1024 * 1024);
+
+  GPtr<JsonNode> log = emu.log ();
+  auto starts = entries (log.get (), "upload_start");
+  g_assert_cmpuint (starts.size (), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (starts[0], "status"), ==, 400);
+  g_assert_cmpint (json_object_get_int_member (starts[1], "status"), ==, 200);
+  JsonObject *headers = json_object_get_object_member (starts[1], "headers");
+  assert_str_eq (json_object_get_string_member (headers, "x-goog-upload-header-content-length"),
+      "3145728");
+}
+
+void
+test_stream_upload_cancel ()
+{
+  Emulator emu ("{}");
+  Client client (config_for (emu));
+  auto up = client.open_upload ("application/octet-stream", "dropped");
+  GPtr<GBytes> b = random_bytes (1024 * 1024);
+  up->write (b.get ());
+  up->cancel ();
+  auto file = up->wait ();
+  g_assert_false (file.ok ());
+  g_assert_true (file.error ().cancelled ());
+  g_assert_cmpuint (count (emu, "upload_chunk"), ==, 0);
+}
+
+/* Create, use (the hit is reported in usageMetadata), delete; a deleted
+ * cache is gone for the service too. */
+void
+test_cached_content_lifecycle ()
+{
+  Emulator emu (R"({"min_cache_tokens": 100})");
+  Client client (config_for (emu));
+  GenerateRequest contents;
+  contents.parts.push_back (Part::text (std::string (2000, 'x')));
+  auto cache = client.create_cached_content_sync (MODEL, contents, 90 * GST_SECOND,
+      "test cache", nullptr);
+  if (!cache.ok ())
+    g_error ("%s", cache.error ().describe ().c_str ());
+  g_assert_true (g_str_has_prefix (cache->name.c_str (), "cachedContents/"));
+  g_assert_cmpint (cache->total_tokens, ==, 500);
+  g_assert_false (cache->expire_time.empty ());
+
+  GenerateRequest req = text_request ();
+  req.cached_content = cache->name;
+  auto answer = client.generate_content_sync (MODEL, req, nullptr);
+  if (!answer.ok ())
+    g_error ("%s", answer.error ().describe ().c_str ());
+  g_assert_cmpint (answer->usage.cached_tokens, ==, 500);
+
+  GPtr<JsonNode> log = emu.log ();
+  auto creates = entries (log.get (), "cache_create");
+  g_assert_cmpuint (creates.size (), ==, 1);
+  JsonObject *body = json_object_get_object_member (creates[0], "body");
+  assert_str_eq (json_object_get_string_member (body, "model"), "models/gemini-2.5-flash");
+  assert_str_eq (json_object_get_string_member (body, "ttl"), "90s");
+
+  g_assert_true (client.delete_cached_content_sync (cache->name, nullptr).ok ());
+  auto again = client.generate_content_sync (MODEL, req, nullptr);
+  g_assert_false (again.ok ());
+  g_assert_cmpuint (again.error ().http_status, ==, 403);
+  g_assert_false (client.delete_cached_content_sync (cache->name, nullptr).ok ());
+}
+
+void
+test_cache_too_small_is_not_retried ()
+{
+  Emulator emu ("{}");
+  Client client (config_for (emu));
+  GenerateRequest contents = text_request ();
+  auto cache = client.create_cached_content_sync (MODEL, contents, 60 * GST_SECOND, "",
+      nullptr);
+  g_assert_false (cache.ok ());
+  g_assert_cmpuint (cache.error ().http_status, ==, 400);
+  g_assert_true (cache.error ().message.find ("too small") != std::string::npos);
+  g_assert_cmpuint (count (emu, "cache_create"), ==, 1);
+}
 }  // namespace
 
 int
@@ -571,6 +707,14 @@ main (int argc, char **argv)
       test_dropped_chunk_within_retry_budget);
   g_test_add_func ("/client/emulator/api-key-never-leaks", test_key_never_leaks);
   g_test_add_func ("/client/emulator/vertex-path-and-bearer", test_vertex_path_and_bearer);
+  g_test_add_func ("/client/emulator/stream-upload-sends-chunks-as-produced",
+      test_stream_upload_sends_chunks_as_produced);
+  g_test_add_func ("/client/emulator/stream-upload-deferred-when-size-required",
+      test_stream_upload_deferred_when_size_required);
+  g_test_add_func ("/client/emulator/stream-upload-cancel", test_stream_upload_cancel);
+  g_test_add_func ("/client/emulator/cached-content-lifecycle", test_cached_content_lifecycle);
+  g_test_add_func ("/client/emulator/cache-too-small-is-not-retried",
+      test_cache_too_small_is_not_retried);
 
   return g_test_run ();
 }

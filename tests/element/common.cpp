@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gemini::test {
@@ -123,6 +124,45 @@ run_to_eos (GstElement *pipeline, guint timeout_s,
   }
   gst_element_set_state (pipeline, GST_STATE_NULL);
   return error;
+}
+
+GstFlowReturn
+CueCollector::on_sample (GstAppSink *sink, gpointer data)
+{
+  auto *self = static_cast<CueCollector *> (data);
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  /* A two-line cue is one sentence to compare with the script. */
+  std::string text ((const char *) map.data, map.size);
+  std::replace (text.begin (), text.end (), '\n', ' ');
+  Cue c{GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf), std::move (text), ""};
+  gst_buffer_unmap (buf, &map);
+  if (GstCustomMeta *meta = gst_buffer_get_custom_meta (buf, "GeminiTranscriptMeta")) {
+    const gchar *name = gst_structure_get_string (gst_custom_meta_get_structure (meta), "name");
+    c.name = name ? name : "";
+  }
+  gst_sample_unref (sample);
+  std::lock_guard<std::mutex> lk (self->lock_);
+  self->cues_.push_back (std::move (c));
+  return GST_FLOW_OK;
+}
+
+CueCollector::CueCollector (GstElement *pipeline)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  GstAppSinkCallbacks cb = {};
+  cb.new_sample = on_sample;
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, this, nullptr);
+  gst_object_unref (sink);
+}
+
+std::vector<Cue>
+CueCollector::take ()
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return std::move (cues_);
 }
 
 }  // namespace gemini::test

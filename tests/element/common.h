@@ -2,9 +2,11 @@
  * emulator script of a two-speaker interview, bus collection. */
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
@@ -46,5 +48,28 @@ std::vector<JsonObject *> generate_requests (JsonNode *log);
  * Returns the error text, empty on EOS. */
 std::string run_to_eos (GstElement *pipeline, guint timeout_s,
     std::vector<GstStructure *> *messages);
+
+/* A cue as the element pushed it: text with newlines as spaces, and the
+ * speaker name from its GeminiTranscriptMeta. */
+struct Cue {
+  GstClockTime pts;
+  GstClockTime duration;
+  std::string text;
+  std::string name;
+};
+
+/* Cues reach the test through appsink callbacks while the pipeline runs:
+ * appsink holds its EOS until every buffer is pulled, so pulling only after
+ * the EOS message would never finish. Reads the appsink named "out". */
+class CueCollector {
+public:
+  explicit CueCollector (GstElement *pipeline);
+  std::vector<Cue> take ();
+
+private:
+  static GstFlowReturn on_sample (GstAppSink *sink, gpointer data);
+  std::mutex lock_;
+  std::vector<Cue> cues_;
+};
 
 }  // namespace gemini::test

@@ -41,6 +41,7 @@ new_harness (const Emulator &emu, guint segment_ms, bool live,
   fail_unless (e != nullptr);
   g_object_set (e, "api-key", "test-key", "api-endpoint", emu.url ().c_str (),
       "segment-duration", segment_ms, "latency", 2000, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "mode", "streaming");
   if (first_prop) {
     va_list args;
     va_start (args, first_prop);

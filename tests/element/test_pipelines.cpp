@@ -24,13 +24,6 @@ namespace {
 constexpr guint SEGMENT_MS = 4000;
 constexpr guint TIMEOUT_S = 120;
 
-struct Cue {
-  GstClockTime pts;
-  GstClockTime duration;
-  std::string text;
-  std::string name;
-};
-
 /* `sink` is the end of the launch line after the transcriber. */
 GstElement *
 interview_pipeline (const Emulator &emu, const std::string &sink,
@@ -43,7 +36,7 @@ interview_pipeline (const Emulator &emu, const std::string &sink,
       "video/x-raw,width=1280,height=720,framerate=30/1 ! "
       "textoverlay text=\"Alice Martin, Acme Media\" valignment=top ! "
       "queue ! t.video_sink "
-      "geminitranscriber name=t api-key=test-key api-endpoint=%s "
+      "geminitranscriber name=t api-key=test-key api-endpoint=%s mode=streaming "
       "segment-duration=%u max-concurrent-requests=2 %s ! %s",
       SPEECH_CAPS, frames, emu.url ().c_str (), SEGMENT_MS,
       transcriber_extra.c_str (), sink.c_str ());
@@ -60,50 +53,6 @@ interview_pipeline (const Emulator &emu, const std::string &sink,
   gst_object_unref (src);
   return pipeline;
 }
-
-/* Cues reach the test through appsink callbacks while the pipeline runs:
- * appsink holds its EOS until every buffer is pulled, so pulling only after
- * the EOS message would never finish. */
-struct CueCollector {
-  std::mutex lock;
-  std::vector<Cue> cues;
-
-  static GstFlowReturn on_sample (GstAppSink *sink, gpointer data) {
-    auto *self = static_cast<CueCollector *> (data);
-    GstSample *sample = gst_app_sink_pull_sample (sink);
-    GstBuffer *buf = gst_sample_get_buffer (sample);
-    GstMapInfo map;
-    gst_buffer_map (buf, &map, GST_MAP_READ);
-    /* A two-line cue is one sentence to compare with the script. */
-    std::string text ((const char *) map.data, map.size);
-    std::replace (text.begin (), text.end (), '\n', ' ');
-    Cue c{GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf), std::move (text), ""};
-    gst_buffer_unmap (buf, &map);
-    if (GstCustomMeta *meta = gst_buffer_get_custom_meta (buf,
-            "GeminiTranscriptMeta")) {
-      const gchar *name = gst_structure_get_string (
-          gst_custom_meta_get_structure (meta), "name");
-      c.name = name ? name : "";
-    }
-    gst_sample_unref (sample);
-    std::lock_guard<std::mutex> lk (self->lock);
-    self->cues.push_back (std::move (c));
-    return GST_FLOW_OK;
-  }
-
-  explicit CueCollector (GstElement *pipeline) {
-    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
-    GstAppSinkCallbacks cb = {};
-    cb.new_sample = on_sample;
-    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, this, nullptr);
-    gst_object_unref (sink);
-  }
-
-  std::vector<Cue> take () {
-    std::lock_guard<std::mutex> lk (lock);
-    return std::move (cues);
-  }
-};
 
 const char *
 speaker_name (const char *id)
@@ -312,8 +261,8 @@ check_muxed_subtitles (const char *mux, const char *demux, const char *file,
       "audioconvert ! opusenc ! queue ! m. "
       "videotestsrc num-buffers=%u ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "queue ! t.video_sink "
-      "geminitranscriber name=t api-key=test-key api-endpoint=%s segment-duration=%u ! "
-      "queue ! m.subtitle_0 %s name=m ! filesink location=%s",
+      "geminitranscriber name=t api-key=test-key api-endpoint=%s mode=streaming "
+      "segment-duration=%u ! queue ! m.subtitle_0 %s name=m ! filesink location=%s",
       SPEECH_CAPS, frames, emu.url ().c_str (), SEGMENT_MS, mux, path.c_str ());
   GstElement *pipeline = gst_parse_launch (desc, nullptr);
   g_free (desc);
@@ -372,8 +321,8 @@ GST_START_TEST (test_textoverlay_burn_in_does_not_stall)
       "videotestsrc num-buffers=%u ! video/x-raw,width=320,height=240,framerate=30/1 ! "
       "tee name=vt vt. ! queue ! t.video_sink "
       "vt. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=0 ! o.video_sink "
-      "geminitranscriber name=t api-key=test-key api-endpoint=%s segment-duration=%u ! "
-      "queue ! o.text_sink "
+      "geminitranscriber name=t api-key=test-key api-endpoint=%s mode=streaming "
+      "segment-duration=%u ! queue ! o.text_sink "
       "textoverlay name=o wait-text=true ! appsink name=out sync=false",
       SPEECH_CAPS, frames, emu.url ().c_str (), SEGMENT_MS);
   GstElement *pipeline = gst_parse_launch (desc, nullptr);

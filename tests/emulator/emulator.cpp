@@ -247,6 +247,7 @@ random_id (gsize len)
 struct Speaker {
   std::string id, name, company, position, role;
   double visible_from = -1.0;
+  double visible_until = INFINITY;
 };
 
 struct Utterance {
@@ -292,6 +293,8 @@ struct Script {
   std::vector<std::string> responses;
   gsize next_response = 0;
   std::vector<Fault> faults;
+  bool require_upload_size = false;
+  gint64 min_cache_tokens = 1024;
 };
 
 std::optional<Script>
@@ -323,6 +326,9 @@ parse_script (std::string_view text, std::string *error)
   s.file_processing_polls =
       get_int (o, "file_processing_polls").value_or (s.file_processing_polls);
   s.latency_ms = get_double (o, "latency_ms", 0);
+  if (JsonNode *n = json_object_get_member (o, "require_upload_size"))
+    s.require_upload_size = json_node_get_boolean (n);
+  s.min_cache_tokens = get_int (o, "min_cache_tokens").value_or (1024);
   s.latency_per_media_second_ms =
       get_double (o, "latency_per_media_second_ms", 0);
   s.timecode_format = get_string (o, "timecode_format", s.timecode_format);
@@ -353,6 +359,7 @@ parse_script (std::string_view text, std::string *error)
         spk.position = get_string (so, "position", "?");
         spk.role = get_string (so, "role_in_video", "?");
         spk.visible_from = get_double (so, "visible_from", -1.0);
+        spk.visible_until = get_double (so, "visible_until", INFINITY);
         s.speakers.push_back (std::move (spk));
       }
     }
@@ -596,6 +603,8 @@ struct MediaPart {
 
 struct ParsedRequest {
   std::vector<MediaPart> media;
+  std::string cached_content;        /* "cachedContents/{id}" */
+  gint64 cached_tokens = 0;
   std::string prompt;
   gsize text_chars = 0;
   GPtr<JsonArray> video_metadata{json_array_new ()};
@@ -1023,9 +1032,11 @@ public:
           return false;
       }
     }
-    if (JsonNode *cc = member (o, "cached_content"); cc &&
-        !want_scalar (cc, "cached_content", "TYPE_STRING", G_TYPE_STRING))
-      return false;
+    if (JsonNode *cc = member (o, "cached_content")) {
+      if (!want_scalar (cc, "cached_content", "TYPE_STRING", G_TYPE_STRING))
+        return false;
+      req.cached_content = json_node_get_string (cc);
+    }
     return true;
   }
 };
@@ -1062,27 +1073,43 @@ parse_stream_time (const char *s)
 struct Clip {
   double start = 0.0;
   double end = INFINITY;
-  /* "Transcribe only the speech from MM:SS": clip-relative seconds. */
+  /* "Transcribe only the speech from MM:SS [to MM:SS]": clip-relative
+   * seconds. */
   double from = 0.0;
+  double until = INFINITY;
 };
 
 /* The part of the clip the prompt asks for, as the audio docs phrase it. */
-double
-transcribe_from (const std::string &prompt)
+void
+transcribe_range (const std::string &prompt, Clip &clip)
 {
   static GRegex *re = g_regex_new ("Transcribe only the speech from "
-      "(?:(\\d+):)?(\\d+):(\\d\\d)", G_REGEX_OPTIMIZE, (GRegexMatchFlags) 0, nullptr);
+      "(?:(\\d+):)?(\\d+):(\\d\\d)(?: to (?:(\\d+):)?(\\d+):(\\d\\d))?",
+      G_REGEX_OPTIMIZE, (GRegexMatchFlags) 0, nullptr);
   GMatchInfo *mi = nullptr;
-  double from = 0.0;
+  auto seconds_at = [&mi] (int first) {
+    GPtr<gchar> h (g_match_info_fetch (mi, first));
+    GPtr<gchar> m (g_match_info_fetch (mi, first + 1));
+    GPtr<gchar> sec (g_match_info_fetch (mi, first + 2));
+    return g_ascii_strtod (h ? h.get () : "0", nullptr) * 3600
+        + g_ascii_strtod (m ? m.get () : "0", nullptr) * 60
+        + g_ascii_strtod (sec ? sec.get () : "0", nullptr);
+  };
   if (g_regex_match (re, prompt.c_str (), (GRegexMatchFlags) 0, &mi)) {
-    GPtr<gchar> h (g_match_info_fetch (mi, 1));
-    GPtr<gchar> m (g_match_info_fetch (mi, 2));
-    GPtr<gchar> sec (g_match_info_fetch (mi, 3));
-    from = g_ascii_strtod (h.get (), nullptr) * 3600 + g_ascii_strtod (m.get (), nullptr) * 60
-        + g_ascii_strtod (sec.get (), nullptr);
+    clip.from = seconds_at (1);
+    GPtr<gchar> until (g_match_info_fetch (mi, 5));
+    if (until && *until.get ())
+      clip.until = seconds_at (4);
   }
   g_match_info_free (mi);
-  return from;
+}
+
+/* The speakers-table request of a whole-file job (gst/prompt.cpp). */
+bool
+speakers_only (const std::string &prompt)
+{
+  return prompt.find ("Generate a JSON object with keys `language` and `task2_speakers`")
+      != std::string::npos;
 }
 
 Clip
@@ -1092,7 +1119,7 @@ clip_of (const ParsedRequest &req)
       "to (\\d+:\\d\\d:\\d\\d\\.\\d\\d\\d) of the stream", G_REGEX_OPTIMIZE,
       (GRegexMatchFlags) 0, nullptr);
   Clip clip;
-  clip.from = transcribe_from (req.prompt);
+  transcribe_range (req.prompt, clip);
   GMatchInfo *mi = nullptr;
   if (g_regex_match (re, req.prompt.c_str (), (GRegexMatchFlags) 0, &mi)) {
     GPtr<gchar> a (g_match_info_fetch (mi, 1));
@@ -1134,15 +1161,17 @@ media_seconds (const MediaPart &m)
 }
 
 std::string
-timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
+timeline_answer (const Script &s, const Clip &clip, gint64 request_index,
+    const std::string &prompt)
 {
   std::vector<const Utterance *> heard;
   std::vector<std::string> order;
   /* Asked for the rest of the clip, the answer may repeat the row the
    * previous answer was cut in. */
   const double lower = clip.from > 0.0 ? clip.start + clip.from - 0.5 : clip.start;
+  const double upper = std::min (clip.end, clip.start + clip.until);
   for (const auto &u : s.utterances) {
-    if (u.start < lower || u.start >= clip.end)
+    if (u.start < lower || u.start >= upper)
       continue;
     heard.push_back (&u);
     if (std::find (order.begin (), order.end (), u.speaker) == order.end ())
@@ -1169,7 +1198,10 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
     json_object_set_int_member (o, "voice", voice_of (u->speaker));
     json_array_add_object_element (lines, o);
   }
-  json_object_set_array_member (root.get (), "task1_transcripts", lines);
+  if (speakers_only (prompt))
+    json_array_unref (lines);
+  else
+    json_object_set_array_member (root.get (), "task1_transcripts", lines);
 
   std::vector<std::pair<gint64, std::string>> by_voice;
   for (const auto &id : order)
@@ -1180,7 +1212,12 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
     auto it = std::find_if (s.speakers.begin (), s.speakers.end (),
         [&] (const Speaker &sp) { return sp.id == id; });
     Speaker sp = it != s.speakers.end () ? *it : Speaker{id, "?", "?", "?", "?"};
-    bool seen = sp.visible_from < 0 || clip.end > sp.visible_from;
+    /* The model names whom it sees introduced in the clip, and whom the
+     * prompt's table of known speakers lists (it is taken to match voices
+     * perfectly). */
+    bool seen = (sp.visible_from < 0 || clip.end > sp.visible_from)
+        && clip.start < sp.visible_until;
+    seen = seen || prompt.find ("- name: " + sp.name + ";") != std::string::npos;
     JsonObject *o = json_object_new ();
     json_object_set_int_member (o, "voice", voice);
     json_object_set_string_member (o, "name", seen ? sp.name.c_str () : "?");
@@ -1196,7 +1233,7 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index)
 }
 
 struct Usage {
-  gint64 text = 0, video = 0, audio = 0, candidates = 0;
+  gint64 text = 0, video = 0, audio = 0, candidates = 0, cached = 0;
 
   JsonObject *to_json (bool with_candidates) const {
     JsonObject *o = json_object_new ();
@@ -1206,6 +1243,8 @@ struct Usage {
       json_object_set_int_member (o, "candidatesTokenCount", candidates);
     json_object_set_int_member (o, "totalTokenCount",
         prompt + (with_candidates ? candidates : 0));
+    if (cached > 0)
+      json_object_set_int_member (o, "cachedContentTokenCount", cached);
     JsonArray *details = json_array_new ();
     auto add = [&] (const char *modality, gint64 count) {
       JsonObject *d = json_object_new ();
@@ -1423,6 +1462,30 @@ struct StoredFile {
   }
 };
 
+/* A cachedContents entry: the media parts and text of its contents. */
+struct StoredCache {
+  std::string id, model, display_name, create_time, expire_time;
+  gint64 expire_us = 0;
+  gint64 tokens = 0;
+  std::string text;
+  std::vector<MediaPart> media;      /* inline_data dropped; info kept */
+
+  JsonObject *to_json () const {
+    JsonObject *o = json_object_new ();
+    json_object_set_string_member (o, "name", ("cachedContents/" + id).c_str ());
+    json_object_set_string_member (o, "model", model.c_str ());
+    if (!display_name.empty ())
+      json_object_set_string_member (o, "displayName", display_name.c_str ());
+    json_object_set_string_member (o, "createTime", create_time.c_str ());
+    json_object_set_string_member (o, "updateTime", create_time.c_str ());
+    json_object_set_string_member (o, "expireTime", expire_time.c_str ());
+    JsonObject *u = json_object_new ();
+    json_object_set_int_member (u, "totalTokenCount", tokens);
+    json_object_set_object_member (o, "usageMetadata", u);
+    return o;
+  }
+};
+
 struct UploadSession {
   std::string display_name, mime;
   gint64 declared = -1;
@@ -1468,6 +1531,7 @@ struct Emulator::Impl {
   std::vector<std::string> file_order;
   std::map<std::string, StoredFile> files;
   std::map<std::string, UploadSession> uploads;
+  std::map<std::string, StoredCache> caches;
   gint64 generate_count = 0;
   std::unique_ptr<BatchService> batches;
 
@@ -1661,6 +1725,11 @@ struct Emulator::Impl {
   void handle_file_delete (const CallPtr &call, const std::string &id);
   void handle_batch (const CallPtr &call, const std::string &path, GHashTable *query);
   BatchHost batch_host ();
+  void handle_cache_create (const CallPtr &call);
+  void handle_cache_get (const CallPtr &call, const std::string &id);
+  void handle_cache_delete (const CallPtr &call, const std::string &id);
+  std::optional<ApiError> resolve_files (ParsedRequest &req);
+  std::optional<ApiError> resolve_cache (const CallPtr &call);
 
   std::string log_json () const {
     std::lock_guard<std::mutex> lk (lock);
@@ -1694,6 +1763,7 @@ struct Emulator::Impl {
     files.clear ();
     file_order.clear ();
     uploads.clear ();
+    caches.clear ();
     generate_count = 0;
     for (auto &f : script.faults)
       f.seen = f.fired = 0;
@@ -1809,6 +1879,12 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
     call->kind = "file_list";
   } else if (std::string k = BatchService::kind_of (method, path); !k.empty ()) {
     call->kind = k;
+  } else if (match ("^/(v1beta|v1)/cachedContents$", path, g) && method == "POST") {
+    call->kind = "cache_create";
+  } else if (match ("^/(v1beta|v1)/cachedContents/([a-z0-9-]+)$", path, g)) {
+    id = g[1];
+    call->kind = method == "GET" ? "cache_get" :
+        method == "DELETE" ? "cache_delete" : "other";
   } else {
     call->kind = "other";
   }
@@ -1886,6 +1962,12 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
     handle_file_list (call, query);
   else if (!BatchService::kind_of (method, path).empty ())
     handle_batch (call, path, query);
+  else if (call->kind == "cache_create")
+    handle_cache_create (call);
+  else if (call->kind == "cache_get")
+    handle_cache_get (call, id);
+  else if (call->kind == "cache_delete")
+    handle_cache_delete (call, id);
   else
     respond_error (call, ApiError::make (404, "NOT_FOUND",
             "Method not found: " + method + " " + path));
@@ -2042,28 +2124,13 @@ Emulator::Impl::handle_generate (const CallPtr &call,
     log_set (call, "generation_config",
         json_node_copy (call->req.generation_config.get ()));
 
-  for (auto &m : call->req.media) {
-    if (m.file_id.empty ())
-      continue;
-    std::optional<ApiError> error;
-    {
-      std::lock_guard<std::mutex> lk (lock);
-      auto it = files.find (m.file_id);
-      if (it == files.end ())
-        error = ApiError::make (403, "PERMISSION_DENIED",
-            "You do not have permission to access the File " + m.file_id +
-            " or it may not exist.");
-      else if (!g_str_equal (it->second.state (), "ACTIVE"))
-        error = ApiError::make (400, "FAILED_PRECONDITION", "The File " +
-            m.file_id + " is not in an ACTIVE state and usage is not "
-            "allowed.");
-      else
-        m.info = it->second.info;
-    }
-    if (error) {
-      respond_error (call, *error);
-      return;
-    }
+  if (auto error = resolve_files (call->req)) {
+    respond_error (call, *error);
+    return;
+  }
+  if (auto error = resolve_cache (call)) {
+    respond_error (call, *error);
+    return;
   }
 
   call->fault = take_fault (call->kind);
@@ -2131,6 +2198,8 @@ Emulator::Impl::finish_generate (const CallPtr &call)
     else
       json_object_set_null_member (c, "end");
     json_object_set_double_member (c, "from", clip.from);
+    if (std::isfinite (clip.until))
+      json_object_set_double_member (c, "until", clip.until);
     log_set (call, "clip", json_node_init_object (json_node_alloc (), c));
     json_object_unref (c);
   }
@@ -2142,7 +2211,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
     if (script.next_response < script.responses.size ())
       answer.text = script.responses[script.next_response++];
     else if (script.has_transcript)
-      answer.text = timeline_answer (script, clip, call->request_index);
+      answer.text = timeline_answer (script, clip, call->request_index, req.prompt);
     else
       answer.text = "{\"task1_transcripts\":[],\"task2_speakers\":[]}";
     latency = script.latency_ms + script.latency_per_media_second_ms * seconds;
@@ -2174,6 +2243,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
   }
 
   Usage usage = usage_of (req);
+  usage.cached = req.cached_tokens;
   usage.candidates = g_utf8_strlen (answer.text.c_str (), -1) / 4;
   std::string response_id = random_id (20);
   auto chunks = response_chunks (answer, usage, call->model, response_id,
@@ -2228,10 +2298,18 @@ Emulator::Impl::handle_upload_start (const CallPtr &call)
     return;
   }
   UploadSession session;
+  /* Without the header the size is whatever the finalize chunk ends at
+   * (the service's behaviour is undocumented; a script can refuse it). */
   std::string length = header (msg, "X-Goog-Upload-Header-Content-Length");
+  bool require_size;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    require_size = script.require_upload_size;
+  }
   gchar *end = nullptr;
-  session.declared = g_ascii_strtoll (length.c_str (), &end, 10);
-  if (length.empty () || *end != '\0' || session.declared < 0) {
+  session.declared = length.empty () ? -1 : g_ascii_strtoll (length.c_str (), &end, 10);
+  if ((length.empty () && require_size)
+      || (!length.empty () && (*end != '\0' || session.declared < 0))) {
     respond_error (call, ApiError::make (400, "INVALID_ARGUMENT",
             "X-Goog-Upload-Header-Content-Length is missing or invalid."));
     return;
@@ -2400,7 +2478,7 @@ Emulator::Impl::handle_upload_chunk (const CallPtr &call,
       uploads.erase (it);
     }
   }
-  if (finalize && received != declared) {
+  if (finalize && declared >= 0 && received != declared) {
     respond_error (call, ApiError::make (400, "INVALID_ARGUMENT",
             "The upload was finalized with " + std::to_string (received) +
             " bytes but X-Goog-Upload-Header-Content-Length declared " +
@@ -2552,6 +2630,228 @@ Emulator::Impl::handle_file_delete (const CallPtr &call, const std::string &id)
     respond_error (call, ApiError::make (403, "PERMISSION_DENIED",
             "You do not have permission to access the File " + id +
             " or it may not exist."));
+    return;
+  }
+  respond (call, 200, "{}");
+}
+
+/* Files a request refers to must exist and be ACTIVE; their media facts
+ * come from the upload. */
+std::optional<ApiError>
+Emulator::Impl::resolve_files (ParsedRequest &req)
+{
+  std::lock_guard<std::mutex> lk (lock);
+  for (auto &m : req.media) {
+    if (m.file_id.empty ())
+      continue;
+    auto it = files.find (m.file_id);
+    if (it == files.end ())
+      return ApiError::make (403, "PERMISSION_DENIED",
+          "You do not have permission to access the File " + m.file_id +
+          " or it may not exist.");
+    if (!g_str_equal (it->second.state (), "ACTIVE"))
+      return ApiError::make (400, "FAILED_PRECONDITION", "The File " +
+          m.file_id + " is not in an ACTIVE state and usage is not allowed.");
+    m.info = it->second.info;
+  }
+  return std::nullopt;
+}
+
+/* A request against a cache sees the cache's contents before its own. */
+std::optional<ApiError>
+Emulator::Impl::resolve_cache (const CallPtr &call)
+{
+  ParsedRequest &req = call->req;
+  if (req.cached_content.empty ())
+    return std::nullopt;
+  const std::string prefix = "cachedContents/";
+  std::string id = g_str_has_prefix (req.cached_content.c_str (), prefix.c_str ())
+      ? req.cached_content.substr (prefix.size ()) : req.cached_content;
+  std::lock_guard<std::mutex> lk (lock);
+  auto it = caches.find (id);
+  if (it == caches.end () || it->second.expire_us < g_get_real_time ())
+    return ApiError::make (403, "PERMISSION_DENIED",
+        "CachedContent not found (or permission denied)");
+  const StoredCache &c = it->second;
+  if (c.model != "models/" + call->model)
+    return ApiError::make (400, "INVALID_ARGUMENT", "Model used by GenerateContent "
+        "request (models/" + call->model + ") and CachedContent (" + c.model +
+        ") has to be the same.");
+  std::vector<MediaPart> media;
+  for (const auto &m : c.media) {
+    MediaPart copy;
+    copy.mime = m.mime;
+    copy.file_id = m.file_id;
+    copy.start_offset = m.start_offset;
+    copy.end_offset = m.end_offset;
+    copy.fps = m.fps;
+    copy.low_resolution = m.low_resolution;
+    copy.has_video_metadata = m.has_video_metadata;
+    copy.info = m.info;
+    media.push_back (std::move (copy));
+  }
+  for (auto &m : req.media)
+    media.push_back (std::move (m));
+  req.media = std::move (media);
+  req.prompt = c.text + req.prompt;
+  req.cached_tokens = c.tokens;
+  return std::nullopt;
+}
+
+void
+Emulator::Impl::handle_cache_create (const CallPtr &call)
+{
+  if (!check_api_key (call, nullptr))
+    return;
+  std::string body = body_string (call->msg.get ());
+  std::string parse_error;
+  GPtr<JsonNode> root = parse_json (body, &parse_error);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ())) {
+    respond_error (call, ApiError::make (400, "INVALID_ARGUMENT",
+            "Invalid JSON payload received. " + parse_error));
+    return;
+  }
+  GPtr<JsonNode> logged = parse_json (body, nullptr);
+  redact_inline_data (logged.get ());
+  log_set (call, "body", logged.release ());
+
+  JsonObject *o = json_node_get_object (root.get ());
+  Validator v;
+  ParsedRequest req;
+  if (!v.unknown_fields (o, "", { "model", "contents", "system_instruction", "tools",
+              "tool_config", "ttl", "expire_time", "display_name" })) {
+    respond_error (call, *v.error);
+    return;
+  }
+  std::string model = get_string (o, "model");
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    const bool known = g_str_has_prefix (model.c_str (), "models/")
+        && std::find (script.models.begin (), script.models.end (),
+            model.substr (7)) != script.models.end ();
+    if (!known) {
+      respond_error (call, ApiError::make (model.empty () ? 400 : 404,
+              model.empty () ? "INVALID_ARGUMENT" : "NOT_FOUND", model.empty ()
+              ? "* CreateCachedContentRequest.cached_content.model: model is required"
+              : model + " is not found for API version v1beta, or is not supported "
+              "for createCachedContent."));
+      return;
+    }
+  }
+  if (JsonNode *contents = member (o, "contents")) {
+    if (!v.want_array (contents, "contents")) {
+      respond_error (call, *v.error);
+      return;
+    }
+    JsonArray *a = json_node_get_array (contents);
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+      if (!v.content (json_array_get_element (a, i), "contents[" + std::to_string (i) + "]",
+              req, false)) {
+        respond_error (call, *v.error);
+        return;
+      }
+    }
+  }
+  double ttl = 3600.0;
+  if (JsonNode *t = member (o, "ttl")) {
+    auto d = JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_STRING
+        ? parse_proto_duration (json_node_get_string (t)) : std::nullopt;
+    if (!d) {
+      respond_error (call, ApiError::bad_request ("ttl", "Invalid value at 'cached_content.ttl' "
+              "(type.googleapis.com/google.protobuf.Duration), " + describe_value (t)));
+      return;
+    }
+    ttl = *d;
+  }
+  if (auto error = resolve_files (req)) {
+    respond_error (call, *error);
+    return;
+  }
+  for (auto &m : req.media) {
+    if (m.inline_data)
+      m.info = inspect_media (m.inline_data.get (), m.mime);
+  }
+  auto fault = take_fault (call->kind);
+  if (fault && transport_fault (call, *fault))
+    return;
+
+  const Usage u = usage_of (req);
+  const gint64 tokens = u.text + u.video + u.audio;
+  gint64 min_tokens;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    min_tokens = script.min_cache_tokens;
+  }
+  if (tokens < min_tokens) {
+    respond_error (call, ApiError::make (400, "INVALID_ARGUMENT",
+            "Cached content is too small. total_token_count=" + std::to_string (tokens)
+            + ", min_total_token_count=" + std::to_string (min_tokens)));
+    return;
+  }
+
+  StoredCache c;
+  c.id = random_id (12);
+  c.model = model;
+  c.display_name = get_string (o, "displayName", get_string (o, "display_name"));
+  c.tokens = tokens;
+  c.text = req.prompt;
+  for (auto &m : req.media) {
+    m.inline_data.reset ();
+    c.media.push_back (std::move (m));
+  }
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) expires = g_date_time_add_seconds (now, ttl);
+  c.create_time = rfc3339 (now);
+  c.expire_time = rfc3339 (expires);
+  c.expire_us = g_get_real_time () + (gint64) (ttl * G_USEC_PER_SEC);
+  std::string answer;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    GPtr<JsonObject> j (c.to_json ());
+    answer = to_json_string (j.get ());
+    caches.emplace (c.id, std::move (c));
+  }
+  respond (call, 200, answer);
+}
+
+void
+Emulator::Impl::handle_cache_get (const CallPtr &call, const std::string &id)
+{
+  if (!check_api_key (call, nullptr))
+    return;
+  std::string body;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    auto it = caches.find (id);
+    if (it != caches.end ()) {
+      GPtr<JsonObject> j (it->second.to_json ());
+      body = to_json_string (j.get ());
+    }
+  }
+  if (body.empty ()) {
+    respond_error (call, ApiError::make (403, "PERMISSION_DENIED",
+            "CachedContent not found (or permission denied)"));
+    return;
+  }
+  respond (call, 200, body);
+}
+
+void
+Emulator::Impl::handle_cache_delete (const CallPtr &call, const std::string &id)
+{
+  if (!check_api_key (call, nullptr))
+    return;
+  auto fault = take_fault (call->kind);
+  if (fault && transport_fault (call, *fault))
+    return;
+  bool found;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    found = caches.erase (id) > 0;
+  }
+  if (!found) {
+    respond_error (call, ApiError::make (403, "PERMISSION_DENIED",
+            "CachedContent not found (or permission denied)"));
     return;
   }
   respond (call, 200, "{}");

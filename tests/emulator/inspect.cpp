@@ -1,5 +1,7 @@
 #include "inspect.h"
 
+#include <algorithm>
+
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -249,8 +251,10 @@ inspect_media (GBytes *data, const std::string &mime)
     DecodeCounters counters;
     info.decodable = decode_all (uri.get (), counters);
     info.video_frames = counters.video_frames.load ();
-    if (info.duration_s <= 0.0)
-      info.duration_s = (double) counters.end_time.load () / GST_SECOND;
+    /* A streamed WebM has no duration in its header: the demuxer's estimate
+     * stops at the last cluster, the decoded media does not. */
+    info.duration_s = std::max (info.duration_s,
+        (double) counters.end_time.load () / GST_SECOND);
   }
   g_unlink (path.get ());
   GST_DEBUG ("%s, %" G_GSIZE_FORMAT " bytes: decodable %d, %.3f s, %"

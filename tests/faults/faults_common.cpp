@@ -245,7 +245,7 @@ run_transcriber (Emulator &emu, const RunSpec &spec)
       std::string ("appsrc name=audio format=time max-bytes=0 caps=") + SPEECH_CAPS +
       " ! t.audio_sink " : spec.sources;
   gchar *desc = g_strdup_printf ("%s geminitranscriber name=t api-endpoint=%s "
-      "segment-duration=2000 max-concurrent-requests=1 max-retries=0 "
+      "mode=streaming segment-duration=2000 max-concurrent-requests=1 max-retries=0 "
       "request-timeout=5000 %s ! fakesink name=out sync=false async=false",
       sources.c_str (), emu.url ().c_str (), spec.props.c_str ());
   GError *err = nullptr;

@@ -169,7 +169,7 @@ test_gst_launch (gconstpointer as_property)
   const std::string endpoint = "api-endpoint=" + emu.url ();
   const gchar *argv[] = {"gst-launch-1.0", "-v", "-m", "audiotestsrc", "num-buffers=30",
     "samplesperbuffer=1600", "!", "audio/x-raw,rate=16000,channels=1", "!",
-    "geminitranscriber", endpoint.c_str (), "segment-duration=1000",
+    "geminitranscriber", endpoint.c_str (), "mode=streaming", "segment-duration=1000",
     key_prop.empty () ? "max-retries=0" : key_prop.c_str (), "!", "fakesink",
     "silent=false", nullptr};
   gchar *out = nullptr, *err = nullptr;

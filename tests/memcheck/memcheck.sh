@@ -34,7 +34,7 @@ valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=de
   gst-launch-1.0 -q \
     audiotestsrc num-buffers=100 wave=sine '!' audio/x-raw,rate=16000,channels=1 '!' t.audio_sink \
     videotestsrc num-buffers=60 '!' video/x-raw,width=320,height=240,framerate=10/1 '!' t.video_sink \
-    geminitranscriber name=t api-key=test-key api-endpoint="$url" segment-duration=2000 \
+    geminitranscriber name=t api-key=test-key api-endpoint="$url" mode=streaming segment-duration=2000 \
       max-concurrent-requests=2 '!' fakesink || status=$?
 
 kill -INT "$emulator_pid"; wait "$emulator_pid" || true; emulator_pid=

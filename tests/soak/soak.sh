@@ -92,7 +92,7 @@ stdbuf -oL gst-launch-1.0 \
     '!' queue '!' t.audio_sink \
   videotestsrc num-buffers="$buffers" pattern=ball \
     '!' video/x-raw,width=320,height=240,framerate=10/1 '!' timeoverlay '!' queue '!' t.video_sink \
-  geminitranscriber name=t api-key=test-key api-endpoint="$url" segment-duration=30000 \
+  geminitranscriber name=t api-key=test-key api-endpoint="$url" mode=streaming segment-duration=30000 \
     request-timeout=2000 max-retries=2 '!' fakesink \
   > "$out/gst.out" 2> "$out/gst.err" &
 gst_pid=$!

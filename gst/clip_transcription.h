@@ -1,0 +1,48 @@
+/* One clip (a segment, a window of a file, a whole file) -> its transcript:
+ * the request, and while the answer was cut at the model's output limit,
+ * requests for the speech after the last complete row. Blocking; called
+ * from the element's workers and from the whole-file job's threads. */
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "client.h"
+#include "prompt.h"
+#include "transcript_parser.h"
+
+namespace gemini {
+
+struct ClipRequest {
+  std::string model;
+  MediaInput media;                  /* unused when cached_content is set */
+  std::string cached_content;        /* "cachedContents/{id}": the media is there */
+  PromptOptions prompt;
+  GenerationSettings generation;
+  ParseContext parse;
+};
+
+enum class ClipStatus { Ok, Failed, Blocked };
+
+struct ClipResult {
+  ClipStatus status = ClipStatus::Failed;
+  SegmentTranscript transcript;
+  std::string raw_text;
+  std::string error;
+  UsageMetadata usage;
+  std::optional<Error> fatal;        /* nothing will work until a person acts */
+  guint requests = 0;
+};
+
+/* Requests for the rest of a clip after answers cut at the output limit:
+ * bounded, since each one costs the whole clip's input; and not for a rest
+ * too short to hold a word. */
+inline constexpr guint MAX_TAIL_REQUESTS = 2;
+inline constexpr GstClockTime MIN_TAIL = 250 * GST_MSECOND;
+
+ClipResult transcribe_clip (Client &client, const ClipRequest &request,
+    GCancellable *cancellable);
+
+void add_usage (UsageMetadata &total, const UsageMetadata &u);
+
+}  // namespace gemini

@@ -1,0 +1,357 @@
+/* mode=whole against the Gemini emulator: a generated 20-minute panel whose
+ * names are on screen only during the first minute. Streaming segments
+ * would never see them again; the whole-file request (or the speakers
+ * request in front of windows) names every voice to the end. */
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+#include <gst/app/gstappsrc.h>
+#include <gst/check/gstcheck.h>
+
+using namespace gemini::test;
+using gemini::GPtr;
+
+namespace {
+
+constexpr double PANEL_SECONDS = 20 * 60;
+constexpr double LINE_EVERY = 5.0;
+constexpr double LINE_LENGTH = 2.5;
+constexpr guint TIMEOUT_S = 300;
+
+struct Person {
+  const char *id;
+  const char *name;
+  const char *company;
+};
+
+const Person PEOPLE[] = {
+  {"alice", "Alice Martin", "Acme Media"},
+  {"bob", "Bob Chen", "Globex"},
+  {"carol", "Carol Diaz", "Initech"},
+};
+
+/* A line every five seconds; Carol joins half way. */
+std::vector<ScriptLine>
+panel_lines ()
+{
+  static std::vector<std::string> texts;
+  std::vector<ScriptLine> lines;
+  const int n = (int) ((PANEL_SECONDS - 3) / LINE_EVERY);
+  texts.resize (n);
+  for (int i = 0; i < n; i++) {
+    const double start = 2.0 + i * LINE_EVERY;
+    const int speakers = start < PANEL_SECONDS / 2 ? 2 : 3;
+    texts[i] = "Panel line " + std::to_string (i + 1) + ".";
+    lines.push_back ({start, start + LINE_LENGTH, PEOPLE[i % speakers].id, texts[i].c_str ()});
+  }
+  return lines;
+}
+
+std::string
+panel_script (const std::vector<ScriptLine> &lines, const std::string &extra)
+{
+  std::string s = R"({"transcript": {"shuffle_voices": true, "speakers": [)";
+  for (const Person &p : PEOPLE) {
+    gchar *row = g_strdup_printf (R"(%s{"id": "%s", "name": "%s", "company": "%s",
+        "position": "?", "role_in_video": "panelist", "visible_from": 0, "visible_until": 60})",
+        &p == PEOPLE ? "" : ",", p.id, p.name, p.company);
+    s += row;
+    g_free (row);
+  }
+  s += R"(], "utterances": [)";
+  for (size_t i = 0; i < lines.size (); i++) {
+    gchar *row = g_strdup_printf (R"(%s{"start": %.3f, "end": %.3f, "speaker": "%s", "text": "%s"})",
+        i ? "," : "", lines[i].start, lines[i].end, lines[i].speaker, lines[i].text);
+    s += row;
+    g_free (row);
+  }
+  s += "]}";
+  if (!extra.empty ())
+    s += ", " + extra;
+  return s + "}";
+}
+
+/* Tone while a line is spoken, silence between: found in O(1) per buffer,
+ * the panel is long. */
+GstBuffer *
+panel_audio (GstClockTime pts)
+{
+  constexpr int rate = 16000;
+  constexpr gsize samples = rate / 10;
+  GstBuffer *buf = gst_buffer_new_allocate (nullptr, samples * 2, nullptr);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  auto *out = reinterpret_cast<gint16 *> (map.data);
+  for (gsize i = 0; i < samples; i++) {
+    const double t = (double) pts / GST_SECOND + (double) i / rate;
+    const double into = std::fmod (t - 2.0, LINE_EVERY);
+    const bool speaking = t >= 2.0 && into < LINE_LENGTH && t < PANEL_SECONDS - 1;
+    out[i] = speaking ? (gint16) (12000 * std::sin (2 * G_PI * 440 * t)) : 0;
+  }
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = 100 * GST_MSECOND;
+  return buf;
+}
+
+GstElement *
+panel_pipeline (const Emulator &emu, const std::string &props)
+{
+  const guint first_minute = 2 * 60;
+  const guint rest = (guint) (2 * PANEL_SECONDS) - first_minute;
+  gchar *desc = g_strdup_printf (
+      "appsrc name=audio format=time max-bytes=0 caps=%s ! queue ! t.audio_sink "
+      "videotestsrc num-buffers=%u pattern=smpte ! "
+      "video/x-raw,width=320,height=180,framerate=2/1 ! "
+      "textoverlay text=\"Alice Martin, Acme Media - Bob Chen, Globex - Carol Diaz, Initech\" ! c. "
+      "videotestsrc num-buffers=%u pattern=ball ! "
+      "video/x-raw,width=320,height=180,framerate=2/1 ! c. "
+      "concat name=c ! queue ! t.video_sink "
+      "geminitranscriber name=t api-key=test-key api-endpoint=%s %s ! "
+      "appsink name=out sync=false",
+      SPEECH_CAPS, first_minute, rest, emu.url ().c_str (), props.c_str ());
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  g_free (desc);
+  fail_unless (pipeline != nullptr, "%s", err ? err->message : "");
+
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "audio");
+  for (GstClockTime t = 0; t < PANEL_SECONDS * GST_SECOND; t += 100 * GST_MSECOND)
+    gst_app_src_push_buffer (GST_APP_SRC (src), panel_audio (t));
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  gst_object_unref (src);
+  return pipeline;
+}
+
+const char *
+name_of (const char *id)
+{
+  for (const Person &p : PEOPLE)
+    if (g_str_equal (p.id, id))
+      return p.name;
+  return "?";
+}
+
+void
+check_every_line_named (const std::vector<Cue> &cues, const std::vector<ScriptLine> &lines)
+{
+  size_t next = 0;
+  for (const auto &line : lines) {
+    /* Cues come in script order: search from the last match on. */
+    auto it = std::find_if (cues.begin () + next, cues.end (), [&] (const Cue &c) {
+          return c.text.find (line.text) != std::string::npos;});
+    fail_unless (it != cues.end (), "\"%s\" is missing", line.text);
+    const double pts = (double) it->pts / GST_SECOND;
+    fail_unless (std::fabs (pts - line.start) <= 0.501,
+        "\"%s\" at %.3f s, script says %.3f s", line.text, pts, line.start);
+    fail_unless_equals_string (it->name.c_str (), name_of (line.speaker));
+    next = it - cues.begin () + 1;
+  }
+  fail_unless_equals_int (cues.size (), lines.size ());
+}
+
+std::vector<JsonObject *>
+log_entries (JsonNode *log, const char *kind)
+{
+  std::vector<JsonObject *> out;
+  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log), "requests");
+  for (guint i = 0; i < json_array_get_length (reqs); i++) {
+    JsonObject *r = json_array_get_object_element (reqs, i);
+    if (g_str_equal (json_object_get_string_member (r, "kind"), kind))
+      out.push_back (r);
+  }
+  return out;
+}
+
+bool
+is_speakers_request (JsonObject *r)
+{
+  const gchar *prompt = json_object_get_string_member (r, "prompt");
+  return strstr (prompt, "keys `language` and `task2_speakers`") != nullptr;
+}
+
+const GstStructure *
+segment_message (const std::vector<GstStructure *> &messages)
+{
+  const GstStructure *found = nullptr;
+  for (GstStructure *s : messages) {
+    if (gst_structure_has_name (s, "gemini-segment")) {
+      fail_unless (found == nullptr, "more than one gemini-segment message");
+      found = s;
+    }
+  }
+  fail_unless (found != nullptr);
+  return found;
+}
+
+struct Run {
+  std::vector<Cue> cues;
+  std::vector<GstStructure *> messages;
+  GPtr<JsonNode> log;
+
+  ~Run () {
+    for (GstStructure *s : messages)
+      gst_structure_free (s);
+  }
+};
+
+void
+run_panel (Emulator &emu, const std::string &props, Run &run)
+{
+  GstElement *pipeline = panel_pipeline (emu, props);
+  CueCollector collector (pipeline);
+  std::string error = run_to_eos (pipeline, TIMEOUT_S, &run.messages);
+  fail_unless (error.empty (), "%s", error.c_str ());
+  gst_object_unref (pipeline);
+  run.cues = collector.take ();
+  run.log = emu.log ();
+}
+
+/* Window edges as the log shows them, from the prompt (cached) or from
+ * videoMetadata (uncached): sorted, they must tile [0, end). */
+void
+check_windows_tile (std::vector<std::pair<double, double>> windows, double end)
+{
+  std::sort (windows.begin (), windows.end ());
+  fail_unless (windows.size () > 1);
+  fail_unless (windows.front ().first == 0.0, "first window starts at %f",
+      windows.front ().first);
+  for (size_t i = 1; i < windows.size (); i++)
+    fail_unless (windows[i].first == windows[i - 1].second,
+        "window %zu starts at %f, the previous one ends at %f", i, windows[i].first,
+        windows[i - 1].second);
+  fail_unless (std::fabs (windows.back ().second - end) < 1.0, "last window ends at %f",
+      windows.back ().second);
+}
+
+}  // namespace
+
+GST_START_TEST (test_whole_file_one_request_names_everyone)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, ""));
+  Run run;
+  run_panel (emu, "", run);     /* mode=auto: a file, so whole */
+
+  check_every_line_named (run.cues, lines);
+  fail_unless_equals_int (log_entries (run.log.get (), "upload_start").size (), 1);
+  fail_unless (log_entries (run.log.get (), "upload_chunk").size () >= 1);
+  fail_unless_equals_int (log_entries (run.log.get (), "generate").size (), 1);
+  fail_unless_equals_int (log_entries (run.log.get (), "cache_create").size (), 0);
+  fail_unless_equals_int (log_entries (run.log.get (), "file_delete").size (), 1);
+
+  JsonObject *req = log_entries (run.log.get (), "generate")[0];
+  JsonObject *m = json_array_get_object_element (json_object_get_array_member (req, "media"), 0);
+  fail_unless (std::fabs (json_object_get_double_member (m, "duration_s") - PANEL_SECONDS) < 1.0,
+      "the file holds %f s", json_object_get_double_member (m, "duration_s"));
+  fail_unless (json_object_get_boolean_member (m, "has_video"));
+
+  const GstStructure *s = segment_message (run.messages);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"), "whole");
+  fail_unless_equals_string (gst_structure_get_string (s, "status"), "ok");
+  guint windows = 0;
+  fail_unless (gst_structure_get_uint (s, "windows", &windows));
+  fail_unless_equals_int (windows, 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_whole_file_windows_share_a_cache)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, ""));
+  Run run;
+  run_panel (emu, "mode=whole window-duration=300", run);
+
+  check_every_line_named (run.cues, lines);
+  JsonNode *log = run.log.get ();
+  fail_unless_equals_int (log_entries (log, "upload_start").size (), 1);
+  fail_unless_equals_int (log_entries (log, "cache_create").size (), 1);
+  fail_unless_equals_int (log_entries (log, "cache_delete").size (), 1);
+  fail_unless_equals_int (log_entries (log, "file_delete").size (), 1);
+
+  JsonObject *create = log_entries (log, "cache_create")[0];
+  fail_unless_equals_int (json_object_get_int_member (create, "status"), 200);
+
+  auto generates = log_entries (log, "generate");
+  fail_unless_equals_int (generates.size (), 5);
+  fail_unless (is_speakers_request (generates[0]), "the speakers request comes first");
+  std::vector<std::pair<double, double>> windows;
+  for (JsonObject *r : generates) {
+    JsonObject *body = json_object_get_object_member (r, "body");
+    fail_unless (json_object_has_member (body, "cachedContent"), "a window without the cache");
+    if (is_speakers_request (r))
+      continue;
+    JsonObject *clip = json_object_get_object_member (r, "clip");
+    windows.emplace_back (json_object_get_double_member (clip, "from"),
+        json_object_has_member (clip, "until") ?
+        json_object_get_double_member (clip, "until") : PANEL_SECONDS);
+  }
+  fail_unless_equals_int (windows.size (), 4);
+  check_windows_tile (windows, PANEL_SECONDS);
+
+  const GstStructure *s = segment_message (run.messages);
+  gint64 cached = 0;
+  guint requests = 0, n_windows = 0;
+  fail_unless (gst_structure_get_int64 (s, "cached-tokens", &cached));
+  fail_unless (gst_structure_get_uint (s, "requests", &requests));
+  fail_unless (gst_structure_get_uint (s, "windows", &n_windows));
+  fail_unless (cached > 0);
+  fail_unless_equals_int (requests, 5);
+  fail_unless_equals_int (n_windows, 4);
+}
+GST_END_TEST;
+
+/* No cache (here: the service finds the video too small to cache): the
+ * windows go uncached, each with its own offsets on the same file. */
+GST_START_TEST (test_whole_file_cache_failure_falls_back)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, R"("min_cache_tokens": 1000000000)"));
+  Run run;
+  run_panel (emu, "mode=whole window-duration=300", run);
+
+  check_every_line_named (run.cues, lines);
+  JsonNode *log = run.log.get ();
+  auto creates = log_entries (log, "cache_create");
+  fail_unless_equals_int (creates.size (), 1);
+  fail_unless_equals_int (json_object_get_int_member (creates[0], "status"), 400);
+  fail_unless_equals_int (log_entries (log, "cache_delete").size (), 0);
+  fail_unless_equals_int (log_entries (log, "upload_start").size (), 1);
+
+  auto generates = log_entries (log, "generate");
+  fail_unless_equals_int (generates.size (), 5);
+  std::vector<std::pair<double, double>> windows;
+  for (JsonObject *r : generates) {
+    JsonObject *body = json_object_get_object_member (r, "body");
+    fail_if (json_object_has_member (body, "cachedContent"));
+    if (is_speakers_request (r))
+      continue;
+    JsonArray *vm = json_object_get_array_member (r, "video_metadata");
+    fail_unless_equals_int (json_array_get_length (vm), 1);
+    JsonObject *o = json_array_get_object_element (vm, 0);
+    windows.emplace_back (
+        g_ascii_strtod (json_object_get_string_member (o, "startOffset"), nullptr),
+        g_ascii_strtod (json_object_get_string_member (o, "endOffset"), nullptr));
+  }
+  check_windows_tile (windows, PANEL_SECONDS);
+}
+GST_END_TEST;
+
+static Suite *
+geminitranscriber_whole_suite (void)
+{
+  Suite *s = suite_create ("geminitranscriber-whole");
+  TCase *tc = tcase_create ("whole");
+  tcase_set_timeout (tc, TIMEOUT_S);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_whole_file_one_request_names_everyone);
+  tcase_add_test (tc, test_whole_file_windows_share_a_cache);
+  tcase_add_test (tc, test_whole_file_cache_failure_falls_back);
+  return s;
+}
+
+GST_CHECK_MAIN (geminitranscriber_whole);
