@@ -698,6 +698,7 @@ struct Run {
 
   gemini::BatchTranscriptionSettings transcription () const {
     gemini::BatchTranscriptionSettings t;
+    t.model = state.model;
     t.context = settings.context;
     t.language = settings.language;
     t.fps = settings.fps > 0 ? settings.fps : 1.0;
@@ -893,14 +894,12 @@ Run::submit ()
     media.mime_type = in->mime;
     media.duration = in->duration;
     media.has_video = in->has_video;
-    /* audio parts take no offsets: an audio input is one request */
     in->windows.clear ();
-    for (auto &w : gemini::batch_windows (in->key, in->duration, in->has_video ?
-            settings_for.window : std::max (in->duration, settings_for.window))) {
-      requests.push_back ({ w.key, gemini::batch_transcription_request (media, w,
-                settings_for) });
-      keys.push_back (w.key);
-      in->windows.push_back ({ w.key, w.start, w.duration });
+    for (const auto &w : gemini::batch_windows (media, settings_for)) {
+      const std::string key = in->key + "#" + std::to_string (in->windows.size ());
+      requests.push_back ({ key, gemini::batch_transcription_request (media, w, settings_for) });
+      keys.push_back (key);
+      in->windows.push_back ({ key, w.start, w.end - w.start });
     }
   }
   if (!pending) {

@@ -198,7 +198,8 @@ main (int argc, char **argv)
     {"retry-failed", 0, 0, G_OPTION_ARG_NONE, &o.retry_failed,
         "--batch: send the inputs that failed again, in a new job", nullptr},
     {"batch-window", 0, 0, G_OPTION_ARG_INT, &o.batch_window,
-        "--batch: longest video per request in ms; longer videos are split (default 1800000)",
+        "--batch: longest media per request in ms (default 0: as long as the model's limits "
+        "allow, like whole-file mode)",
         "MS"},
     {"inline-limit", 0, 0, G_OPTION_ARG_INT64, &o.inline_limit,
         "--batch: largest job sent inline, in bytes; above, a JSONL file (default 20000000)",

@@ -384,45 +384,47 @@ fetch_batch_results (Client &client, const BatchJob &job, const std::vector<std:
   return parse_results_jsonl (std::string_view (data ? data : "", size));
 }
 
-std::vector<BatchWindow>
-batch_windows (const std::string &key_prefix, GstClockTime duration, GstClockTime window)
+namespace {
+
+MediaResolution
+resolution_for (const BatchTranscriptionSettings &s, GstClockTime duration)
 {
-  std::vector<BatchWindow> out;
-  if (window == 0)
-    window = DEFAULT_BATCH_WINDOW;
-  /* equal windows, none longer than `window` */
-  const guint64 n = std::max<guint64> (1, (duration + window - 1) / window);
-  for (guint64 i = 0; i < n; i++) {
-    BatchWindow w;
-    w.key = key_prefix + "#" + std::to_string (i);
-    w.start = duration * i / n;
-    w.duration = duration * (i + 1) / n - w.start;
-    out.push_back (std::move (w));
-  }
-  return out;
+  return s.media_resolution.value_or (duration >= AUTO_LOW_RESOLUTION_FROM ?
+      MediaResolution::Low : MediaResolution::Medium);
+}
+
+}  // namespace
+
+std::vector<Window>
+batch_windows (const BatchMedia &media, const BatchTranscriptionSettings &settings)
+{
+  const TokenRates rates = token_rates (settings.model,
+      resolution_for (settings, media.duration));
+  return plan_windows (media.duration, settings.window, max_request_duration (settings.fps,
+          media.has_video, rates, settings.limits), {});
 }
 
 GenerateRequest
-batch_transcription_request (const BatchMedia &media, const BatchWindow &w,
+batch_transcription_request (const BatchMedia &media, const Window &w,
     const BatchTranscriptionSettings &settings)
 {
   MediaInput input;
   input.mime_type = media.mime_type;
   input.file_uri = media.file_uri;
   input.fps = settings.fps;
-  if (w.start > media.start || w.duration < media.duration) {
-    input.start_offset = w.start - media.start;
-    input.end_offset = w.start - media.start + w.duration;
+  const GstClockTime duration = w.end - w.start;
+  if (w.start > 0 || w.end < media.duration) {
+    input.start_offset = w.start;
+    input.end_offset = w.end;
   }
   PromptOptions opts;
   opts.clip_start = w.start;
-  opts.clip_duration = w.duration;
+  opts.clip_duration = duration;
   opts.has_video = media.has_video;
   opts.context = settings.context;
   opts.language = settings.language;
   GenerationSettings gen = settings.generation;
-  gen.media_resolution = settings.media_resolution.value_or (
-      w.duration >= AUTO_LOW_RESOLUTION_FROM ? MediaResolution::Low : MediaResolution::Medium);
+  gen.media_resolution = resolution_for (settings, duration);
   return build_transcription_request (std::move (input), opts, gen);
 }
 

@@ -24,6 +24,7 @@
 #include "request.h"
 #include "response.h"
 #include "result.h"
+#include "whole_file.h"
 
 namespace gemini {
 
@@ -119,43 +120,36 @@ Result<std::vector<BatchResult>> fetch_batch_results (Client &client, const Batc
 
 /* ---- transcription jobs ---- */
 
-/* Long inputs are cut into windows of at most this much media, each a
- * request over the same uploaded file (videoMetadata offsets). */
-inline constexpr GstClockTime DEFAULT_BATCH_WINDOW = 30 * 60 * GST_SECOND;
-
 struct BatchMedia {
   std::string file_uri;               /* the uploaded file */
   std::string mime_type;
-  GstClockTime start = 0;             /* where the file begins in the input */
   GstClockTime duration = 0;
   bool has_video = false;
 };
 
 struct BatchTranscriptionSettings {
+  std::string model;
   std::string context;
   std::string language;
   double fps = 1.0;
   /* nullopt = auto: medium, low from AUTO_LOW_RESOLUTION_FROM of media per request */
   std::optional<MediaResolution> media_resolution;
   GenerationSettings generation;
-  GstClockTime window = DEFAULT_BATCH_WINDOW;
+  GstClockTime window = 0;            /* longest window; 0: as long as the model's limits allow */
+  ModelLimits limits;
 };
 
-/* Where one request's window lies in its input. */
-struct BatchWindow {
-  std::string key;                    /* "{prefix}#{n}" */
-  GstClockTime start = 0;
-  GstClockTime duration = 0;
-};
+/* The windows of one input, as the whole-file mode plans them
+ * (plan_windows () with the model's limits, without quiet points): one when
+ * the input fits a request. */
+std::vector<Window> batch_windows (const BatchMedia &media,
+    const BatchTranscriptionSettings &settings);
 
-/* The windows of one input, in order. */
-std::vector<BatchWindow> batch_windows (const std::string &key_prefix, GstClockTime duration,
-    GstClockTime window);
-
-/* The element's request for one window of an input: the prompt places it
- * in the input; a window that is only part of `media` gets offsets into it
- * (video only: the API reads offsets from videoMetadata). */
-GenerateRequest batch_transcription_request (const BatchMedia &media, const BatchWindow &w,
+/* The element's request for one window of an uploaded input: the prompt
+ * places the window in the input; a window that is only part of the file
+ * gets offsets into it (video only: the API reads offsets from
+ * videoMetadata). */
+GenerateRequest batch_transcription_request (const BatchMedia &media, const Window &w,
     const BatchTranscriptionSettings &settings);
 
 }  // namespace gemini
