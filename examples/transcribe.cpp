@@ -38,6 +38,8 @@ struct Options {
   gchar *context = nullptr;
   gchar *language = nullptr;
   gint segment_duration = 0;
+  gchar *mode = nullptr;
+  gint window = 0;
   gdouble fps = 0;
   gchar *media_resolution = nullptr;
   gint concurrency = 0;
@@ -62,6 +64,7 @@ struct Options {
     g_free (context);
     g_free (language);
     g_free (media_resolution);
+    g_free (mode);
     g_free (emulator_script);
   }
 };
@@ -168,8 +171,16 @@ main (int argc, char **argv)
         "Names, vocabulary or a description given with every request", "TEXT"},
     {"language", 'l', 0, G_OPTION_ARG_STRING, &o.language,
         "BCP-47 language of the transcript (default: as spoken)", "LANG"},
+    {"mode", 0, 0, G_OPTION_ARG_STRING, &o.mode,
+        "whole (the model sees the whole file: names shown once hold everywhere) or "
+        "streaming (a request per segment); default whole, or streaming with "
+        "--segment-duration", "MODE"},
+    {"window", 'w', 0, G_OPTION_ARG_INT, &o.window,
+        "Whole mode: longest stretch per request in seconds (default 0 = one request "
+        "whenever the model's limits allow)", "SECONDS"},
     {"segment-duration", 's', 0, G_OPTION_ARG_INT, &o.segment_duration,
-        "Milliseconds of media per request (default 0 = automatic: 120000 for files)", "MS"},
+        "Streaming mode: milliseconds of media per request (default 0 = automatic: "
+        "120000 for files)", "MS"},
     {"fps", 0, 0, G_OPTION_ARG_DOUBLE, &o.fps,
         "Video frames per second sent to Gemini, 0.01 to 24 (default 1)", "FPS"},
     {"media-resolution", 'r', 0, G_OPTION_ARG_STRING, &o.media_resolution,
@@ -280,6 +291,13 @@ main (int argc, char **argv)
     return fail (EXIT_USAGE, "--fps must be between 0.01 and 24");
   if (o.segment_duration < 0 || o.segment_duration > 3600000)
     return fail (EXIT_USAGE, "--segment-duration must be between 0 (automatic) and 3600000 ms");
+  std::string mode = to_string (o.mode);
+  if (mode.empty ())
+    mode = o.segment_duration > 0 ? "streaming" : "auto";
+  if (mode != "auto" && mode != "whole" && mode != "streaming")
+    return fail (EXIT_USAGE, "--mode must be whole or streaming");
+  if (o.window < 0 || o.window > 86400)
+    return fail (EXIT_USAGE, "--window must be between 0 (automatic) and 86400 s");
   if (o.concurrency < 0 || o.concurrency > 64)
     return fail (EXIT_USAGE, "--concurrency must be between 1 and 64");
 
@@ -322,6 +340,8 @@ main (int argc, char **argv)
   settings.language = to_string (o.language);
   settings.media_resolution = resolution;
   settings.segment_duration_ms = (guint) o.segment_duration;
+  settings.mode = mode;
+  settings.window_s = (guint) o.window;
   settings.fps = o.fps;
   settings.concurrency = (guint) o.concurrency;
 

@@ -340,14 +340,18 @@ show_progress (Run *run, bool last)
   s.sent = run->sent.load ();
   s.transcribed = run->transcribed;
   s.tokens = run->tokens;
-  /* The element does not report dispatches: whole segments between what was
-   * answered and what was sent are in flight, plus the last partial one once
-   * the input has ended. */
+  /* The element does not report dispatches. Streaming: whole segments
+   * between what was answered and what was sent are in flight, plus the last
+   * partial one once the input has ended. */
   const guint segment_ms = run->settings.segment_duration_ms ?
       run->settings.segment_duration_ms : DEFAULT_SEGMENT_MS;
   const guint limit = run->settings.concurrency ?
       run->settings.concurrency : DEFAULT_CONCURRENCY;
-  if (s.sent > s.transcribed) {
+  const bool whole = run->settings.mode != "streaming";
+  if (whole) {
+    /* The whole file is one job, sent once the input has ended. */
+    s.in_flight = run->input_done && s.sent > s.transcribed ? 1 : 0;
+  } else if (s.sent > s.transcribed) {
     const double pending = (double) (s.sent - s.transcribed) / (segment_ms * GST_MSECOND);
     const double n = run->input_done ? std::ceil (pending) : std::floor (pending);
     s.in_flight = std::min<guint> ((guint) n, limit);
@@ -378,6 +382,10 @@ apply_settings (GstElement *t, const ElementSettings &s)
     gst_util_set_object_arg (G_OBJECT (t), "media-resolution", s.media_resolution.c_str ());
   if (s.segment_duration_ms)
     g_object_set (t, "segment-duration", s.segment_duration_ms, nullptr);
+  if (!s.mode.empty ())
+    gst_util_set_object_arg (G_OBJECT (t), "mode", s.mode.c_str ());
+  if (s.window_s)
+    g_object_set (t, "window-duration", s.window_s, nullptr);
   if (s.fps > 0)
     g_object_set (t, "fps", s.fps, nullptr);
   if (s.concurrency)

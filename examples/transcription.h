@@ -33,6 +33,8 @@ struct ElementSettings {
   std::string language;
   std::string media_resolution;
   guint segment_duration_ms = 0;
+  std::string mode;                   /* auto, whole or streaming */
+  guint window_s = 0;
   double fps = 0;
   guint concurrency = 0;
   std::string api_endpoint;           /* set for --emulator only */

@@ -102,7 +102,7 @@ run_to_eos (GstElement *pipeline, guint timeout_s,
     }
     GPtr<GstMessage> msg (gst_bus_timed_pop_filtered (bus.get (),
             left * GST_USECOND, (GstMessageType) (GST_MESSAGE_EOS |
-                GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT)));
+                GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT | GST_MESSAGE_WARNING)));
     if (!msg) {
       error = "timeout";
       break;
@@ -117,6 +117,15 @@ run_to_eos (GstElement *pipeline, guint timeout_s,
       g_error_free (err);
       g_free (dbg);
       break;
+    }
+    if (GST_MESSAGE_TYPE (msg.get ()) == GST_MESSAGE_WARNING) {
+      GError *err = nullptr;
+      gst_message_parse_warning (msg.get (), &err, nullptr);
+      if (messages)
+        messages->push_back (gst_structure_new ("warning", "text", G_TYPE_STRING,
+                err->message, NULL));
+      g_error_free (err);
+      continue;
     }
     const GstStructure *s = gst_message_get_structure (msg.get ());
     if (messages && s && g_str_has_prefix (gst_structure_get_name (s), "gemini-"))

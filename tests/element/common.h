@@ -44,7 +44,8 @@ inline constexpr const char *SPEECH_CAPS =
 /* The generateContent/streamGenerateContent entries of the emulator log. */
 std::vector<JsonObject *> generate_requests (JsonNode *log);
 
-/* Runs a pipeline to EOS (or error/timeout); collects element messages.
+/* Runs a pipeline to EOS (or error/timeout); collects the gemini-* element
+ * messages and warnings (as "warning" structures with a "text" field).
  * Returns the error text, empty on EOS. */
 std::string run_to_eos (GstElement *pipeline, guint timeout_s,
     std::vector<GstStructure *> *messages);

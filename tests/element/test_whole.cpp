@@ -341,6 +341,62 @@ GST_START_TEST (test_whole_file_cache_failure_falls_back)
 }
 GST_END_TEST;
 
+
+/* Stopped while the upload is being fed: nothing is requested, nothing
+ * leaks (the leaks tracer runs this file), and the stop is prompt. */
+GST_START_TEST (test_whole_file_stop_mid_stream)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, ""));
+  GstElement *pipeline = panel_pipeline (emu, "mode=whole");
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_usleep (G_USEC_PER_SEC);
+  const gint64 t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (g_get_monotonic_time () - t0 < 5 * G_USEC_PER_SEC);
+  gst_object_unref (pipeline);
+
+  GPtr<JsonNode> log = emu.log ();
+  fail_unless_equals_int (log_entries (log.get (), "upload_start").size (), 1);
+  fail_unless_equals_int (log_entries (log.get (), "generate").size (), 0);
+}
+GST_END_TEST;
+
+/* A live source cannot wait for its end: mode=whole says so and streams. */
+GST_START_TEST (test_whole_mode_on_live_input_streams)
+{
+  Emulator emu (interview_script (interview_lines ()));
+  gchar *desc = g_strdup_printf ("audiotestsrc is-live=true num-buffers=40 "
+      "samplesperbuffer=1600 wave=ticks ! audio/x-raw,rate=16000,channels=1 ! "
+      "geminitranscriber api-key=test-key api-endpoint=%s mode=whole "
+      "segment-duration=2000 latency=3000 ! appsink name=out sync=false",
+      emu.url ().c_str ());
+  GstElement *pipeline = gst_parse_launch (desc, nullptr);
+  g_free (desc);
+  CueCollector collector (pipeline);
+  Run run;
+  std::string error = run_to_eos (pipeline, 60, &run.messages);
+  fail_unless (error.empty (), "%s", error.c_str ());
+  gst_object_unref (pipeline);
+
+  bool warned = false;
+  guint segments = 0;
+  for (GstStructure *s : run.messages) {
+    if (gst_structure_has_name (s, "warning"))
+      warned = warned || strstr (gst_structure_get_string (s, "text"), "mode=whole");
+    if (gst_structure_has_name (s, "gemini-segment")) {
+      segments++;
+      fail_unless_equals_string (gst_structure_get_string (s, "mode"), "streaming");
+    }
+  }
+  fail_unless (warned, "no warning about mode=whole on a live source");
+  fail_unless (segments >= 2, "%u segments", segments);
+  GPtr<JsonNode> log = emu.log ();
+  fail_unless_equals_int (log_entries (log.get (), "upload_start").size (), 0);
+}
+GST_END_TEST;
+
 static Suite *
 geminitranscriber_whole_suite (void)
 {
@@ -351,6 +407,8 @@ geminitranscriber_whole_suite (void)
   tcase_add_test (tc, test_whole_file_one_request_names_everyone);
   tcase_add_test (tc, test_whole_file_windows_share_a_cache);
   tcase_add_test (tc, test_whole_file_cache_failure_falls_back);
+  tcase_add_test (tc, test_whole_file_stop_mid_stream);
+  tcase_add_test (tc, test_whole_mode_on_live_input_streams);
   return s;
 }
 
