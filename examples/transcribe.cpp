@@ -52,7 +52,6 @@ struct Options {
   gboolean cancel = FALSE;
   gboolean keep = FALSE;
   gboolean retry_failed = FALSE;
-  gint batch_window = 0;
   gint64 inline_limit = -1;
   gint poll_interval = 0;
 
@@ -208,10 +207,6 @@ main (int argc, char **argv)
         "--batch: keep the uploaded files and the job when done", nullptr},
     {"retry-failed", 0, 0, G_OPTION_ARG_NONE, &o.retry_failed,
         "--batch: send the inputs that failed again, in a new job", nullptr},
-    {"batch-window", 0, 0, G_OPTION_ARG_INT, &o.batch_window,
-        "--batch: longest media per request in ms (default 0: as long as the model's limits "
-        "allow, like whole-file mode)",
-        "MS"},
     {"inline-limit", 0, 0, G_OPTION_ARG_INT64, &o.inline_limit,
         "--batch: largest job sent inline, in bytes; above, a JSONL file (default 20000000)",
         "BYTES"},
@@ -258,7 +253,12 @@ main (int argc, char **argv)
     b.language = to_string (o.language);
     b.media_resolution = to_string (o.media_resolution);
     b.fps = o.fps;
-    b.window_ms = (guint) std::max (0, o.batch_window);
+    if (o.segment_duration > 0 || (o.mode && g_strcmp0 (o.mode, "whole") != 0))
+      return fail (EXIT_USAGE, "--batch sends whole files (cut into --window windows when "
+          "too long): --segment-duration and --mode streaming do not apply");
+    if (o.window < 0 || o.window > 86400)
+      return fail (EXIT_USAGE, "--window must be between 0 (automatic) and 86400 s");
+    b.window_ms = (guint) o.window * 1000;
     b.inline_limit = o.inline_limit;
     b.poll_ms = (guint) std::max (0, o.poll_interval);
     b.encoders = (guint) std::max (0, o.concurrency);
