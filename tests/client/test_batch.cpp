@@ -79,7 +79,8 @@ check_results (const std::vector<BatchResult> &results)
 {
   g_assert_cmpuint (results.size (), ==, 3);
   for (guint i = 0; i < 3; i++) {
-    assert_str_eq (results[i].key, ("clip-" + std::to_string (i)).c_str ());
+    const std::string key = "clip-" + std::to_string (i);
+    assert_str_eq (results[i].key, key.c_str ());
     g_assert_cmpint (results[i].error.has_value (), ==, i == 1);
   }
   assert_str_eq (results[1].error->status, "UNAVAILABLE");
