@@ -890,6 +890,30 @@ struct SegmentMedia {
   }
 };
 
+/* An upload's outcome -> an ACTIVE file (true), or the error in `out` and
+ * nothing left behind on the service (false). */
+static bool
+wait_until_usable (GstGeminiTranscriber * self, gemini::Client & client,
+    GCancellable * cancellable, gemini::Result<gemini::FileInfo> &file,
+    Outcome & out, std::string & uploaded_name)
+{
+  if (file) {
+    uploaded_name = file->name;
+    out.uploaded = true;
+    GST_DEBUG_OBJECT (self, "uploaded %s (%" G_GSIZE_FORMAT " bytes)",
+        uploaded_name.c_str (), out.media_bytes);
+    file = client.wait_until_active_sync (uploaded_name, cancellable);
+  }
+  if (file)
+    return true;
+  if (!uploaded_name.empty ())
+    delete_uploaded_file (self, client, uploaded_name);
+  if (file.error ().fatal ())
+    out.fatal = file.error ();
+  out.error = file.error ().describe ();
+  return false;
+}
+
 static Status
 status_of (gemini::ClipStatus s)
 {
@@ -967,21 +991,8 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   auto file = seg.upload->wait ();
   seg.upload.reset ();
   std::string uploaded_name;
-  if (file) {
-    uploaded_name = file->name;
-    out.uploaded = true;
-    GST_INFO_OBJECT (self, "whole input uploaded as %s (%" G_GSIZE_FORMAT " bytes)",
-        uploaded_name.c_str (), out.media_bytes);
-    file = client.wait_until_active_sync (uploaded_name, cancellable);
-  }
-  if (!file) {
-    if (!uploaded_name.empty ())
-      delete_uploaded_file (self, client, uploaded_name);
-    if (file.error ().fatal ())
-      out.fatal = file.error ();
-    out.error = file.error ().describe ();
+  if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
     return out;
-  }
 
   gemini::WholeFileJob job;
   job.model = s.model;
@@ -1054,20 +1065,9 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     auto file = client.upload_file_sync (encoded->data.get (),
         encoded->mime_type, display, cancellable);
     g_free (display);
-    if (file) {
-      uploaded_name = file->name;
-      file = client.wait_until_active_sync (uploaded_name, cancellable);
-    }
-    if (!file) {
-      if (!uploaded_name.empty ())
-        delete_uploaded_file (self, client, uploaded_name);
-      if (file.error ().fatal ())
-        out.fatal = file.error ();
-      out.error = file.error ().describe ();
+    if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
       return out;
-    }
     media.file_uri = file->uri;
-    out.uploaded = true;
   }
 
   request_transcript (out, media, s, duration, client, cancellable, known);

@@ -2983,4 +2983,17 @@ Emulator::reset ()
   impl_->reset ();
 }
 
+std::vector<JsonObject *>
+log_entries (JsonNode *log, const char *kind)
+{
+  std::vector<JsonObject *> out;
+  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log), "requests");
+  for (guint i = 0; i < json_array_get_length (reqs); i++) {
+    JsonObject *e = json_array_get_object_element (reqs, i);
+    if (!kind || g_str_equal (json_object_get_string_member (e, "kind"), kind))
+      out.push_back (e);
+  }
+  return out;
+}
+
 }  // namespace gemini::test
