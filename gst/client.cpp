@@ -698,14 +698,45 @@ Call::finish (Result<HttpReply> result)
 }
 
 GPtr<GBytes>
-request_body (const GenerateRequest &req)
+json_bytes (JsonNode *root)
 {
-  GPtr<JsonNode> root = request_to_json (req);
   GPtr<JsonGenerator> gen (json_generator_new ());
-  json_generator_set_root (gen.get (), root.get ());
+  json_generator_set_root (gen.get (), root);
   gsize len = 0;
   gchar *data = json_generator_to_data (gen.get (), &len);
   return GPtr<GBytes> (g_bytes_new_take (data, len));
+}
+
+GPtr<GBytes>
+request_body (const GenerateRequest &req)
+{
+  GPtr<JsonNode> root = request_to_json (req);
+  return json_bytes (root.get ());
+}
+
+Result<Unit>
+no_body (std::string_view)
+{
+  return Unit{};
+}
+
+/* A JSON call whose answer `parse` turns into the caller's type. */
+template <typename T, typename Parse>
+void
+start_json_call (Worker &worker, CallSpec spec, GCancellable *cancellable,
+    std::function<void (Result<T>)> done, Parse parse)
+{
+  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
+                   done = std::move (done), parse] () mutable {
+    worker.start_call (std::move (spec), c.get (),
+        [done = std::move (done), parse] (Result<HttpReply> reply) {
+          if (!reply.ok ()) {
+            done (reply.error ());
+            return;
+          }
+          done (parse (reply->body));
+        });
+  });
 }
 
 /* A resumable upload: start, chunks, finalize. The bytes may arrive while
@@ -1000,15 +1031,11 @@ start_upload (std::shared_ptr<Upload> up)
   json_builder_end_object (b.get ());
   json_builder_end_object (b.get ());
   GPtr<JsonNode> root (json_builder_get_root (b.get ()));
-  GPtr<JsonGenerator> gen (json_generator_new ());
-  json_generator_set_root (gen.get (), root.get ());
-  gsize len = 0;
-  gchar *json = json_generator_to_data (gen.get (), &len);
 
   CallSpec spec;
   spec.method = "POST";
   spec.url = config.endpoint + "/upload/" + config.api_version + "/files";
-  spec.body.reset (g_bytes_new_take (json, len));
+  spec.body = json_bytes (root.get ());
   spec.content_type = "application/json";
   spec.headers = {
     {"X-Goog-Upload-Protocol", "resumable"},
@@ -1457,16 +1484,8 @@ Client::get_file (std::string_view name, GCancellable *cancellable, FileCallback
 
   CallSpec spec;
   spec.url = file_url (config_, name);
-  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
-                   done = std::move (done)] () mutable {
-    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
-      if (!reply.ok ()) {
-        done (reply.error ());
-        return;
-      }
-      done (parse_file (reply->body));
-    });
-  });
+  start_json_call<FileInfo> (worker, std::move (spec), cancellable, std::move (done),
+      parse_file);
 }
 
 void
@@ -1493,16 +1512,8 @@ Client::delete_file (std::string_view name, GCancellable *cancellable, DoneCallb
   CallSpec spec;
   spec.method = "DELETE";
   spec.url = file_url (config_, name);
-  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
-                   done = std::move (done)] () mutable {
-    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
-      if (!reply.ok ()) {
-        done (reply.error ());
-        return;
-      }
-      done (Unit{});
-    });
-  });
+  start_json_call<Unit> (worker, std::move (spec), cancellable, std::move (done),
+      no_body);
 }
 
 /* ---- Batch API ---- */
@@ -1518,38 +1529,32 @@ batch_url (const ClientConfig &config, std::string_view name)
   return config.endpoint + "/" + config.api_version + "/" + n;
 }
 
-/* Starts `spec` on the client thread and hands the answer's body over as it
- * is (`as_json` false) or parsed. */
-template <typename Callback>
+Result<GPtr<JsonNode>>
+parse_json_object (std::string_view body)
+{
+  GError *raw = nullptr;
+  GPtr<JsonNode> root (json_from_string (std::string (body).c_str (), &raw));
+  GPtr<GError> error (raw);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
+    return protocol_error ("the batch answer is not a JSON object");
+  return root;
+}
+
+Result<GPtr<GBytes>>
+body_bytes (std::string_view body)
+{
+  return GPtr<GBytes> (g_bytes_new (body.data (), body.size ()));
+}
+
+/* Batch calls exist on the Developer API only, like the Files API. */
+template <typename T, typename Parse>
 void
 start_batch_call (const ClientConfig &config, Worker &worker, CallSpec spec,
-    GCancellable *cancellable, Callback done)
+    GCancellable *cancellable, std::function<void (Result<T>)> done, Parse parse)
 {
   if (reject_files_api_on_vertex (config, worker, done))
     return;
-  worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
-                   done = std::move (done)] () mutable {
-    worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
-      if (!reply.ok ()) {
-        done (reply.error ());
-        return;
-      }
-      if constexpr (std::is_same_v<Callback, Client::JsonCallback>) {
-        GError *raw = nullptr;
-        GPtr<JsonNode> root (json_from_string (reply->body.c_str (), &raw));
-        GPtr<GError> error (raw);
-        if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ())) {
-          done (protocol_error ("the batch answer is not a JSON object"));
-          return;
-        }
-        done (std::move (root));
-      } else if constexpr (std::is_same_v<Callback, Client::BytesCallback>) {
-        done (GPtr<GBytes> (g_bytes_new (reply->body.data (), reply->body.size ())));
-      } else {
-        done (Unit{});
-      }
-    });
-  });
+  start_json_call<T> (worker, std::move (spec), cancellable, std::move (done), parse);
 }
 
 }  // namespace
@@ -1564,7 +1569,8 @@ Client::create_batch (std::string_view model, GBytes *body, GCancellable *cancel
   spec.body = ref_ptr (body);
   spec.content_type = "application/json";
   spec.model_call = true;
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<GPtr<JsonNode>> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), parse_json_object);
 }
 
 void
@@ -1572,7 +1578,8 @@ Client::get_batch (std::string_view name, GCancellable *cancellable, JsonCallbac
 {
   CallSpec spec;
   spec.url = batch_url (config_, name);
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<GPtr<JsonNode>> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), parse_json_object);
 }
 
 void
@@ -1586,7 +1593,8 @@ Client::list_batches (guint page_size, std::string_view page_token, GCancellable
     GPtr<gchar> escaped (g_uri_escape_string (std::string (page_token).c_str (), nullptr, TRUE));
     spec.url += std::string ("&pageToken=") + escaped.get ();
   }
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<GPtr<JsonNode>> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), parse_json_object);
 }
 
 void
@@ -1597,7 +1605,8 @@ Client::cancel_batch (std::string_view name, GCancellable *cancellable, DoneCall
   spec.url = batch_url (config_, name) + ":cancel";
   spec.body.reset (g_bytes_new_static ("{}", 2));
   spec.content_type = "application/json";
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<Unit> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), no_body);
 }
 
 void
@@ -1606,7 +1615,8 @@ Client::delete_batch (std::string_view name, GCancellable *cancellable, DoneCall
   CallSpec spec;
   spec.method = "DELETE";
   spec.url = batch_url (config_, name);
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<Unit> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), no_body);
 }
 
 void
@@ -1614,7 +1624,8 @@ Client::download_file (std::string_view name, GCancellable *cancellable, BytesCa
 {
   CallSpec spec;
   spec.url = file_url (config_, name) + ":download?alt=media";
-  start_batch_call (config_, impl_->worker, std::move (spec), cancellable, std::move (done));
+  start_batch_call<GPtr<GBytes>> (config_, impl_->worker, std::move (spec), cancellable,
+      std::move (done), body_bytes);
 }
 
 Result<GPtr<JsonNode>>
@@ -1753,31 +1764,20 @@ Client::create_cached_content_sync (std::string_view model, const GenerateReques
     json_object_set_string_member (body, "displayName", std::string (display_name).c_str ());
   GPtr<JsonNode> root (json_node_init_object (json_node_alloc (), body));
   json_object_unref (body);
-  GPtr<JsonGenerator> gen (json_generator_new ());
-  json_generator_set_root (gen.get (), root.get ());
-  gsize len = 0;
-  gchar *json = json_generator_to_data (gen.get (), &len);
 
   CallSpec spec;
   spec.method = "POST";
   spec.url = config_.endpoint + "/" + config_.api_version + "/cachedContents";
-  spec.body.reset (g_bytes_new_take (json, len));
+  spec.body = json_bytes (root.get ());
   spec.content_type = "application/json";
   spec.model_call = true;
 
   Worker &worker = impl_->worker;
-  return run_sync<CachedContentInfo> (worker, [&] (std::function<void (Result<CachedContentInfo>)> done) {
-    worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
-                     done = std::move (done)] () mutable {
-      worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
-        if (!reply.ok ()) {
-          done (reply.error ());
-          return;
-        }
-        done (parse_cached_content (reply->body));
+  return run_sync<CachedContentInfo> (worker,
+      [&] (std::function<void (Result<CachedContentInfo>)> done) {
+        start_json_call<CachedContentInfo> (worker, std::move (spec), cancellable,
+            std::move (done), parse_cached_content);
       });
-    });
-  });
 }
 
 Result<Unit>
@@ -1789,16 +1789,7 @@ Client::delete_cached_content_sync (std::string_view name, GCancellable *cancell
 
   Worker &worker = impl_->worker;
   return run_sync<Unit> (worker, [&] (DoneCallback done) {
-    worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
-                     done = std::move (done)] () mutable {
-      worker.start_call (std::move (spec), c.get (), [done = std::move (done)] (Result<HttpReply> reply) {
-        if (!reply.ok ()) {
-          done (reply.error ());
-          return;
-        }
-        done (Unit{});
-      });
-    });
+    start_json_call<Unit> (worker, std::move (spec), cancellable, std::move (done), no_body);
   });
 }
 

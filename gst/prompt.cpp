@@ -232,8 +232,11 @@ build_prompt (const PromptOptions &opts)
   return p;
 }
 
+namespace {
+
+/* language, then the tables in the order the model should write them. */
 GPtr<JsonNode>
-speakers_response_schema ()
+tables_schema (bool with_transcripts)
 {
   GPtr<JsonBuilder> holder (json_builder_new ());
   JsonBuilder *b = holder.get ();
@@ -248,47 +251,39 @@ speakers_response_schema ()
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, "STRING");
   json_builder_end_object (b);
+  if (with_transcripts)
+    add_table_property (b, "task1_transcripts", {
+          {"start", "STRING", true}, {"end", "STRING", false},
+          {"text", "STRING", true}, {"voice", "INTEGER", true}});
   add_table_property (b, "task2_speakers", {
         {"voice", "INTEGER", true}, {"name", "STRING", true},
         {"company", "STRING", true}, {"position", "STRING", true},
         {"role_in_video", "STRING", true}});
   json_builder_end_object (b);
-  add_string_array (b, "required", {"task2_speakers"});
-  add_string_array (b, "propertyOrdering", {"language", "task2_speakers"});
+  if (with_transcripts) {
+    add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
+    add_string_array (b, "propertyOrdering", {"language", "task1_transcripts", "task2_speakers"});
+  } else {
+    add_string_array (b, "required", {"task2_speakers"});
+    add_string_array (b, "propertyOrdering", {"language", "task2_speakers"});
+  }
   json_builder_end_object (b);
 
   return GPtr<JsonNode> (json_builder_get_root (b));
 }
 
+}  // namespace
+
 GPtr<JsonNode>
 transcript_response_schema ()
 {
-  GPtr<JsonBuilder> holder (json_builder_new ());
-  JsonBuilder *b = holder.get ();
+  return tables_schema (true);
+}
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "OBJECT");
-  json_builder_set_member_name (b, "properties");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "language");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "STRING");
-  json_builder_end_object (b);
-  add_table_property (b, "task1_transcripts", {
-        {"start", "STRING", true}, {"end", "STRING", false},
-        {"text", "STRING", true}, {"voice", "INTEGER", true}});
-  add_table_property (b, "task2_speakers", {
-        {"voice", "INTEGER", true}, {"name", "STRING", true},
-        {"company", "STRING", true}, {"position", "STRING", true},
-        {"role_in_video", "STRING", true}});
-  json_builder_end_object (b);
-  add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
-  add_string_array (b, "propertyOrdering", {"language", "task1_transcripts", "task2_speakers"});
-  json_builder_end_object (b);
-
-  return GPtr<JsonNode> (json_builder_get_root (b));
+GPtr<JsonNode>
+speakers_response_schema ()
+{
+  return tables_schema (false);
 }
 
 namespace {

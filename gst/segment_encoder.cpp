@@ -18,7 +18,12 @@
  * than to an appsink: with streamable=false webmmux seeks back at EOS to
  * write the segment size, duration and cues, which needs a seekable sink.
  * The result is a regular seekable WebM with a correct duration, kept in
- * memory only. */
+ * memory only.
+ *
+ * create_streaming() is for a file as long as the whole input, which must
+ * not be kept: webmmux(streamable=true) ! appsink hands every muxed buffer
+ * to the caller (an upload) and never seeks back, at the price of a header
+ * without duration and a file without cues. */
 #include "segment_encoder.h"
 
 #include <algorithm>

@@ -7,7 +7,7 @@
  * -> appsink) encodes while the segment is being fed, so finishing a
  * segment only drains the tail. Frames are dropped to the sampling fps
  * before they are scaled or converted, and nothing but the encoded bytes
- * is kept. One encoder per segment. */
+ * is kept (or, streaming, not even those). One encoder per segment. */
 #pragma once
 
 #include <functional>

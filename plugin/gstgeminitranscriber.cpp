@@ -52,6 +52,7 @@
 #include <gst/video/video.h>
 
 #include "client.h"
+#include "clip_transcription.h"
 #include "cue_builder.h"
 #include "glib_ptr.h"
 #include "gstgeminimeta.h"
@@ -60,7 +61,6 @@
 #include "segmenter.h"
 #include "speaker_registry.h"
 #include "transcript_parser.h"
-#include "clip_transcription.h"
 #include "whole_file.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gemini_transcriber_debug);
@@ -207,6 +207,7 @@ struct State {
   guint32 segment_seqnum = GST_SEQNUM_INVALID;
   bool latency_known = false;
   bool live = false;
+  bool mode_warned = false;          /* mode=whole that cannot be: said once */
   GstClockTime upstream_min = 0;
 
   /* segmentation */
@@ -479,20 +480,11 @@ settings_snapshot (GstGeminiTranscriber * self)
 /* auto: the whole input for a file, segments for a live source (whose
  * viewers cannot wait for the end). Vertex AI has no Files API to upload to. */
 static bool
-use_whole_mode (GstGeminiTranscriber * self, const Settings & s, bool live)
+use_whole_mode (const Settings & s, bool live)
 {
   if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_STREAMING)
     return false;
-  if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_AUTO)
-    return !live && !s.vertex;
-  if (live || s.vertex) {
-    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
-        ("mode=whole needs a file (not a live source) and the Gemini Developer API; "
-            "transcribing in streaming mode."),
-        ("live: %d, vertex: %d", live, s.vertex));
-    return false;
-  }
-  return true;
+  return !live && !s.vertex;
 }
 
 static bool
@@ -508,6 +500,18 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
           return st.video_caps || st.video_eos || st.flushing || st.stopping;});
   }
 
+  const bool whole = use_whole_mode (s, st.live);
+  if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_WHOLE && !whole && !st.mode_warned) {
+    st.mode_warned = true;
+    const bool live = st.live;
+    lk.unlock ();
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("mode=whole needs a file (not a live source) and the Gemini Developer API; "
+            "transcribing in streaming mode."),
+        ("live: %d, vertex: %d", live, s.vertex));
+    lk.lock ();
+  }
+
   gemini::EncoderSettings es;
   es.fps = s.fps;
   es.max_side = s.max_video_side;
@@ -516,7 +520,6 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
       && st.video_end > start);
   GstCaps *vcaps = video_left ? st.video_caps.get () : nullptr;
 
-  const bool whole = use_whole_mode (self, s, st.live);
   std::unique_ptr<gemini::UploadStream> upload;
   gemini::Result<std::unique_ptr<gemini::SegmentEncoder>> enc =
       gemini::Error::make (gemini::Error::Kind::Media, "no encoder");
@@ -890,6 +893,30 @@ struct SegmentMedia {
   }
 };
 
+/* An upload's outcome -> an ACTIVE file (true), or the error in `out` and
+ * nothing left behind on the service (false). */
+static bool
+wait_until_usable (GstGeminiTranscriber * self, gemini::Client & client,
+    GCancellable * cancellable, gemini::Result<gemini::FileInfo> &file,
+    Outcome & out, std::string & uploaded_name)
+{
+  if (file) {
+    uploaded_name = file->name;
+    out.uploaded = true;
+    GST_DEBUG_OBJECT (self, "uploaded %s (%" G_GSIZE_FORMAT " bytes)",
+        uploaded_name.c_str (), out.media_bytes);
+    file = client.wait_until_active_sync (uploaded_name, cancellable);
+  }
+  if (file)
+    return true;
+  if (!uploaded_name.empty ())
+    delete_uploaded_file (self, client, uploaded_name);
+  if (file.error ().fatal ())
+    out.fatal = file.error ();
+  out.error = file.error ().describe ();
+  return false;
+}
+
 static Status
 status_of (gemini::ClipStatus s)
 {
@@ -967,21 +994,8 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   auto file = seg.upload->wait ();
   seg.upload.reset ();
   std::string uploaded_name;
-  if (file) {
-    uploaded_name = file->name;
-    out.uploaded = true;
-    GST_INFO_OBJECT (self, "whole input uploaded as %s (%" G_GSIZE_FORMAT " bytes)",
-        uploaded_name.c_str (), out.media_bytes);
-    file = client.wait_until_active_sync (uploaded_name, cancellable);
-  }
-  if (!file) {
-    if (!uploaded_name.empty ())
-      delete_uploaded_file (self, client, uploaded_name);
-    if (file.error ().fatal ())
-      out.fatal = file.error ();
-    out.error = file.error ().describe ();
+  if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
     return out;
-  }
 
   gemini::WholeFileJob job;
   job.model = s.model;
@@ -1002,7 +1016,8 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   out.windows = r.windows.size ();
   if (!r.cache_error.empty ())
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Gemini could not cache the video; every window sends it again."),
+        ("Gemini could not cache the video; each window is sent with its own "
+            "stretch of the file instead."),
         ("%s", r.cache_error.c_str ()));
   take_clip_result (out, std::move (r.clip));
   out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
@@ -1054,20 +1069,9 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     auto file = client.upload_file_sync (encoded->data.get (),
         encoded->mime_type, display, cancellable);
     g_free (display);
-    if (file) {
-      uploaded_name = file->name;
-      file = client.wait_until_active_sync (uploaded_name, cancellable);
-    }
-    if (!file) {
-      if (!uploaded_name.empty ())
-        delete_uploaded_file (self, client, uploaded_name);
-      if (file.error ().fatal ())
-        out.fatal = file.error ();
-      out.error = file.error ().describe ();
+    if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
       return out;
-    }
     media.file_uri = file->uri;
-    out.uploaded = true;
   }
 
   request_transcript (out, media, s, duration, client, cancellable, known);
@@ -1637,6 +1641,7 @@ reset_stream_state (State & st)
   st.in_flight = 0;
   st.fatal = false;
   st.caps_changed = false;
+  st.mode_warned = false;
 }
 
 static void

@@ -66,12 +66,7 @@ guint
 count_kind (const Emulator &emu, const char *kind)
 {
   GPtr<JsonNode> log = emu.log ();
-  JsonArray *a = json_object_get_array_member (json_node_get_object (log.get ()), "requests");
-  guint n = 0;
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    n += g_str_equal (json_object_get_string_member (json_array_get_object_element (a, i),
-            "kind"), kind);
-  return n;
+  return (guint) gemini::test::log_entries (log.get (), kind).size ();
 }
 
 void

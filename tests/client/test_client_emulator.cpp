@@ -13,6 +13,7 @@
 
 using namespace gemini;
 using gemini::test::Emulator;
+using gemini::test::log_entries;
 
 namespace {
 
@@ -75,24 +76,11 @@ text_request ()
   return req;
 }
 
-std::vector<JsonObject *>
-entries (JsonNode *log, const char *kind)
-{
-  std::vector<JsonObject *> out;
-  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log), "requests");
-  for (guint i = 0; i < json_array_get_length (reqs); i++) {
-    JsonObject *e = json_array_get_object_element (reqs, i);
-    if (!kind || g_str_equal (json_object_get_string_member (e, "kind"), kind))
-      out.push_back (e);
-  }
-  return out;
-}
-
 gsize
 count (const Emulator &emu, const char *kind)
 {
   GPtr<JsonNode> log = emu.log ();
-  return entries (log.get (), kind).size ();
+  return log_entries (log.get (), kind).size ();
 }
 
 std::string
@@ -132,7 +120,7 @@ test_inline_request_shape ()
   assert_str_eq (r->text, "hello");
 
   GPtr<JsonNode> log = emu.log ();
-  auto gens = entries (log.get (), "generate");
+  auto gens = log_entries (log.get (), "generate");
   g_assert_cmpuint (gens.size (), ==, 1);
   JsonObject *e = gens[0];
   assert_str_eq (json_object_get_string_member (e, "path"),
@@ -180,7 +168,7 @@ test_stream_sse ()
   g_assert_cmpint (r->usage.prompt_tokens, >, 0);
 
   GPtr<JsonNode> log = emu.log ();
-  auto streams = entries (log.get (), "stream");
+  auto streams = log_entries (log.get (), "stream");
   g_assert_cmpuint (streams.size (), ==, 1);
   assert_str_eq (json_object_get_string_member (streams[0], "query"), "alt=sse");
 }
@@ -221,7 +209,7 @@ test_single_upload_and_polling ()
   g_assert_cmpuint (count (emu, "upload_start"), ==, 1);
   g_assert_cmpuint (count (emu, "file_get"), ==, 3);
   GPtr<JsonNode> log = emu.log ();
-  auto chunks = entries (log.get (), "upload_chunk");
+  auto chunks = log_entries (log.get (), "upload_chunk");
   g_assert_cmpuint (chunks.size (), ==, 1);
   JsonObject *u = json_object_get_object_member (chunks[0], "upload");
   assert_str_eq (json_object_get_string_member (u, "command"), "upload, finalize");
@@ -254,7 +242,7 @@ test_chunked_upload_granularity ()
   g_assert_cmpint (up->size_bytes, ==, (gint64) total);
 
   GPtr<JsonNode> log = emu.log ();
-  auto chunks = entries (log.get (), "upload_chunk");
+  auto chunks = log_entries (log.get (), "upload_chunk");
   g_assert_cmpuint (chunks.size (), ==, 2);
   JsonObject *first = json_object_get_object_member (chunks[0], "upload");
   JsonObject *second = json_object_get_object_member (chunks[1], "upload");
@@ -437,7 +425,7 @@ test_dropped_chunk_resumes_from_query ()
   g_assert_cmpint (up->size_bytes, ==, (gint64) total);
 
   GPtr<JsonNode> log = emu.log ();
-  auto chunks = entries (log.get (), "upload_chunk");
+  auto chunks = log_entries (log.get (), "upload_chunk");
   g_assert_cmpuint (chunks.size (), ==, 4);
   auto upload = [&] (gsize i) { return json_object_get_object_member (chunks[i], "upload"); };
   g_assert_cmpint (json_object_get_int_member (upload (0), "offset"), ==, 0);
@@ -465,7 +453,7 @@ test_dropped_chunk_within_retry_budget ()
 
   GPtr<JsonNode> log = emu.log ();
   guint sent = 0, queries = 0;
-  for (JsonObject *e : entries (log.get (), "upload_chunk")) {
+  for (JsonObject *e : log_entries (log.get (), "upload_chunk")) {
     const std::string command =
         json_object_get_string_member (json_object_get_object_member (e, "upload"), "command");
     if (command == "query")
@@ -506,7 +494,7 @@ test_key_never_leaks ()
 
   GPtr<JsonNode> server_log = emu.log ();
   g_assert_false (to_string (server_log.get ()).find (CANARY) != std::string::npos);
-  for (JsonObject *e : entries (server_log.get (), nullptr)) {
+  for (JsonObject *e : log_entries (server_log.get (), nullptr)) {
     g_assert_false (json_object_get_boolean_member (e, "api_key_in_query"));
     g_assert_true (json_object_get_boolean_member (e, "has_api_key"));
   }
@@ -532,7 +520,7 @@ test_vertex_path_and_bearer ()
   assert_str_eq (r->text, "from vertex");
 
   GPtr<JsonNode> log = emu.log ();
-  auto gens = entries (log.get (), "generate");
+  auto gens = log_entries (log.get (), "generate");
   g_assert_cmpuint (gens.size (), ==, 1);
   assert_str_eq (json_object_get_string_member (gens[0], "path"),
       "/v1/projects/my-proj/locations/us-central1/publishers/google/models/"
@@ -571,11 +559,11 @@ test_stream_upload_sends_chunks_as_produced ()
   g_assert_cmpuint (up->bytes_written (), ==, 20 * piece);
 
   GPtr<JsonNode> log = emu.log ();
-  auto starts = entries (log.get (), "upload_start");
+  auto starts = log_entries (log.get (), "upload_start");
   g_assert_cmpuint (starts.size (), ==, 1);
   JsonObject *headers = json_object_get_object_member (starts[0], "headers");
   g_assert_false (json_object_has_member (headers, "x-goog-upload-header-content-length"));
-  auto chunks = entries (log.get (), "upload_chunk");
+  auto chunks = log_entries (log.get (), "upload_chunk");
   g_assert_cmpuint (chunks.size (), ==, 3);
   const gint64 offsets[] = {0, 8 * 1024 * 1024, 16 * 1024 * 1024};
   for (int i = 0; i < 3; i++) {
@@ -602,7 +590,7 @@ test_stream_upload_deferred_when_size_required ()
   g_assert_cmpint (file->size_bytes, ==, 3 * 1024 * 1024);
 
   GPtr<JsonNode> log = emu.log ();
-  auto starts = entries (log.get (), "upload_start");
+  auto starts = log_entries (log.get (), "upload_start");
   g_assert_cmpuint (starts.size (), ==, 2);
   g_assert_cmpint (json_object_get_int_member (starts[0], "status"), ==, 400);
   g_assert_cmpint (json_object_get_int_member (starts[1], "status"), ==, 200);
@@ -651,7 +639,7 @@ test_cached_content_lifecycle ()
   g_assert_cmpint (answer->usage.cached_tokens, ==, 500);
 
   GPtr<JsonNode> log = emu.log ();
-  auto creates = entries (log.get (), "cache_create");
+  auto creates = log_entries (log.get (), "cache_create");
   g_assert_cmpuint (creates.size (), ==, 1);
   JsonObject *body = json_object_get_object_member (creates[0], "body");
   assert_str_eq (json_object_get_string_member (body, "model"), "models/gemini-2.5-flash");

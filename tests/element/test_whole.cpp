@@ -154,19 +154,6 @@ check_every_line_named (const std::vector<Cue> &cues, const std::vector<ScriptLi
   fail_unless_equals_int (cues.size (), lines.size ());
 }
 
-std::vector<JsonObject *>
-log_entries (JsonNode *log, const char *kind)
-{
-  std::vector<JsonObject *> out;
-  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log), "requests");
-  for (guint i = 0; i < json_array_get_length (reqs); i++) {
-    JsonObject *r = json_array_get_object_element (reqs, i);
-    if (g_str_equal (json_object_get_string_member (r, "kind"), kind))
-      out.push_back (r);
-  }
-  return out;
-}
-
 bool
 is_speakers_request (JsonObject *r)
 {

@@ -598,6 +598,7 @@ struct MediaPart {
   double fps = 1.0;
   bool low_resolution = false;
   bool has_video_metadata = false;
+  bool cached = false;               /* comes from the request's context cache */
   MediaInfo info;
 };
 
@@ -1269,12 +1270,17 @@ usage_of (const ParsedRequest &req)
   u.text = (gint64) (req.text_chars / 4);
   for (const auto &m : req.media) {
     double secs = media_seconds (m);
+    gint64 video = 0, audio = 0;
     if (m.info.has_video) {
       gint64 frames = (gint64) std::ceil (secs * m.fps - 1e-9);
-      u.video += frames * ((m.low_resolution || req.low_resolution) ? 66 : 258);
+      video = frames * ((m.low_resolution || req.low_resolution) ? 66 : 258);
     }
     if (m.info.has_audio)
-      u.audio += (gint64) std::ceil (secs - 1e-9) * 32;
+      audio = (gint64) std::ceil (secs - 1e-9) * 32;
+    u.video += video;
+    u.audio += audio;
+    if (m.cached)
+      u.cached += video + audio;
   }
   return u;
 }
@@ -2243,7 +2249,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
   }
 
   Usage usage = usage_of (req);
-  usage.cached = req.cached_tokens;
+  usage.cached += req.cached_tokens;
   usage.candidates = g_utf8_strlen (answer.text.c_str (), -1) / 4;
   std::string response_id = random_id (20);
   auto chunks = response_chunks (answer, usage, call->model, response_id,
@@ -2687,6 +2693,7 @@ Emulator::Impl::resolve_cache (const CallPtr &call)
     copy.fps = m.fps;
     copy.low_resolution = m.low_resolution;
     copy.has_video_metadata = m.has_video_metadata;
+    copy.cached = true;
     copy.info = m.info;
     media.push_back (std::move (copy));
   }
@@ -2694,7 +2701,8 @@ Emulator::Impl::resolve_cache (const CallPtr &call)
     media.push_back (std::move (m));
   req.media = std::move (media);
   req.prompt = c.text + req.prompt;
-  req.cached_tokens = c.tokens;
+  req.text_chars += c.text.size ();
+  req.cached_tokens = (gint64) (c.text.size () / 4);
   return std::nullopt;
 }
 
@@ -3095,6 +3103,19 @@ void
 Emulator::reset ()
 {
   impl_->reset ();
+}
+
+std::vector<JsonObject *>
+log_entries (JsonNode *log, const char *kind)
+{
+  std::vector<JsonObject *> out;
+  JsonArray *reqs = json_object_get_array_member (json_node_get_object (log), "requests");
+  for (guint i = 0; i < json_array_get_length (reqs); i++) {
+    JsonObject *e = json_array_get_object_element (reqs, i);
+    if (!kind || g_str_equal (json_object_get_string_member (e, "kind"), kind))
+      out.push_back (e);
+  }
+  return out;
 }
 
 }  // namespace gemini::test

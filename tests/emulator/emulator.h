@@ -7,6 +7,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
 
@@ -46,5 +49,9 @@ public:
 private:
   std::unique_ptr<Impl> impl_;
 };
+
+/* The entries of a log() of this `kind` (all of them for null), in order;
+ * they belong to `log`. */
+std::vector<JsonObject *> log_entries (JsonNode *log, const char *kind);
 
 }  // namespace gemini::test

@@ -687,15 +687,10 @@ test_batch_inline_job ()
   JsonObject *create = log_entry (emu, 0, log);
   g_assert_cmpstr (json_object_get_string_member (create, "kind"), ==, "batch_create");
   g_assert_cmpstr (json_object_get_string_member (create, "model"), ==, "gemini-2.5-flash");
-  JsonArray *all = json_object_get_array_member (json_node_get_object (log.get ()),
-      "requests");
   std::vector<std::string> tags;
-  for (guint i = 0; i < json_array_get_length (all); i++) {
-    JsonObject *e = json_array_get_object_element (all, i);
-    if (g_str_equal (json_object_get_string_member (e, "kind"), "batch_request"))
-      tags.emplace_back (json_object_get_string_member (json_object_get_object_member (e,
-              "headers"), "x-emulator-batch"));
-  }
+  for (JsonObject *e : gemini::test::log_entries (log.get (), "batch_request"))
+    tags.emplace_back (json_object_get_string_member (json_object_get_object_member (e,
+            "headers"), "x-emulator-batch"));
   g_assert_cmpuint (tags.size (), ==, 3);
   for (guint i = 0; i < 3; i++) {
     const std::string want = name + " k" + std::to_string (i + 1);
@@ -821,11 +816,7 @@ test_batch_outcomes_and_cancel ()
       "FAILED_PRECONDITION");
   /* a failed, an expired or a cancelled job never ran a request */
   GPtr<JsonNode> log = emu.log ();
-  JsonArray *requests = json_object_get_array_member (json_node_get_object (log.get ()),
-      "requests");
-  for (guint i = 0; i < json_array_get_length (requests); i++)
-    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (requests,
-                i), "kind"), !=, "batch_request");
+  g_assert_true (gemini::test::log_entries (log.get (), "batch_request").empty ());
 }
 
 }  // namespace
