@@ -41,21 +41,23 @@ namespace transcribe {
 namespace {
 
 /* USD per million tokens for interactive requests (prompts up to 200k
- * tokens), as published on ai.google.dev/gemini-api/docs/pricing in 2025
- * (taken 2025-09; this program cannot check them). Batch requests cost
- * BATCH_DISCOUNT of these. */
+ * tokens), from ai.google.dev/gemini-api/docs/pricing as quoted on the day
+ * in `taken` (this program cannot check them). Batch requests cost
+ * BATCH_DISCOUNT of these. No price was published for the 3.5+ Flash
+ * models when these were taken. */
 struct Price {
   const char *model;
   double input;                       /* text, image and video */
   double audio_input;
   double output;                      /* thinking tokens included */
+  const char *taken;
 };
 constexpr Price PRICES[] = {
-  { "gemini-2.5-pro", 1.25, 1.25, 10.00 },
-  { "gemini-2.5-flash", 0.30, 1.00, 2.50 },
-  { "gemini-2.5-flash-lite", 0.10, 0.30, 0.40 },
+  { "gemini-2.5-pro", 1.25, 1.25, 10.00, "2026-03" },
+  { "gemini-2.5-flash", 0.30, 1.00, 2.50, "2026-03" },
+  { "gemini-2.5-flash-lite", 0.10, 0.30, 0.40, "2026-03" },
+  { "gemini-3-flash-preview", 0.50, 1.00, 3.00, "2026-07-04" },
 };
-constexpr const char *PRICES_DATE = "2025-09";
 constexpr double BATCH_DISCOUNT = 0.5;
 constexpr const char *DEFAULT_MODEL = "gemini-3.6-flash";
 constexpr const char *STATE_NAME = "gemini-batch-state.json";
@@ -1154,7 +1156,7 @@ Run::report ()
     char line[256];
     g_snprintf (line, sizeof line, "cost: batch $%.4f, interactive $%.4f (%s prices of %s, "
         "batch at %.0f%%)", interactive * BATCH_DISCOUNT, interactive, state.model.c_str (),
-        PRICES_DATE, BATCH_DISCOUNT * 100);
+        price->taken, BATCH_DISCOUNT * 100);
     say (line);
   } else {
     say ("cost: no price known for " + state.model + " (docs/batch.md lists the prices "
