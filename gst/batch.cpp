@@ -389,8 +389,7 @@ namespace {
 MediaResolution
 resolution_for (const BatchTranscriptionSettings &s, GstClockTime duration)
 {
-  return s.media_resolution.value_or (duration >= AUTO_LOW_RESOLUTION_FROM ?
-      MediaResolution::Low : MediaResolution::Medium);
+  return s.media_resolution.value_or (auto_media_resolution (duration));
 }
 
 }  // namespace

@@ -79,4 +79,10 @@ GenerateRequest build_cached_transcription_request (std::string cached_content,
  * low above (the study's heuristic). */
 inline constexpr GstClockTime AUTO_LOW_RESOLUTION_FROM = 5 * 60 * GST_SECOND;
 
+inline MediaResolution
+auto_media_resolution (GstClockTime duration)
+{
+  return duration >= AUTO_LOW_RESOLUTION_FROM ? MediaResolution::Low : MediaResolution::Medium;
+}
+
 }  // namespace gemini

@@ -408,8 +408,7 @@ resolve_media_resolution (GstGeminiMediaResolution r, GstClockTime duration)
     case GST_GEMINI_MEDIA_RESOLUTION_AUTO:
       break;
   }
-  return duration >= gemini::AUTO_LOW_RESOLUTION_FROM ?
-      gemini::MediaResolution::Low : gemini::MediaResolution::Medium;
+  return gemini::auto_media_resolution (duration);
 }
 
 static gemini::ClientConfig
