@@ -630,16 +630,8 @@ assemble (const InputState &in, const std::string &model,
     }
     report.status = "ok";
     auto ids = registry.resolve (parsed.value ());
-    std::vector<gemini::TimedUtterance> timed;
-    for (const auto &u : parsed->utterances) {
-      gemini::TimedUtterance tu;
-      tu.start = w.start + u.start;
-      tu.end = GST_CLOCK_TIME_IS_VALID (u.end) ? w.start + u.end : GST_CLOCK_TIME_NONE;
-      tu.text = u.text;
-      tu.voice = u.voice;
-      tu.speaker_id = ids[u.voice];
-      const gemini::RegisteredSpeaker *sp = registry.find (tu.speaker_id);
-      tu.speaker_label = sp && sp->info.identified () ? sp->info.name : tu.speaker_id;
+    std::vector<gemini::TimedUtterance> timed = registry.place (parsed.value (), w.start, ids);
+    for (const auto &tu : timed) {
       Utterance out;
       out.start = tu.start;
       out.end = tu.end;
@@ -648,7 +640,6 @@ assemble (const InputState &in, const std::string &model,
       out.voice = tu.voice;
       out.segment = i;
       t.utterances.push_back (std::move (out));
-      timed.push_back (std::move (tu));
     }
     for (const auto &c : builder.build (timed, w.start + w.duration)) {
       Cue cue;

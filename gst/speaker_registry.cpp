@@ -195,4 +195,24 @@ SpeakerRegistry::known () const
   return out;
 }
 
+std::vector<TimedUtterance>
+SpeakerRegistry::place (const SegmentTranscript &segment, GstClockTime offset,
+    const std::map<std::string, std::string> &ids) const
+{
+  std::vector<TimedUtterance> timed;
+  for (const auto &u : segment.utterances) {
+    TimedUtterance t;
+    t.start = offset + u.start;
+    t.end = GST_CLOCK_TIME_IS_VALID (u.end) ? offset + u.end : GST_CLOCK_TIME_NONE;
+    t.text = u.text;
+    t.voice = u.voice;
+    auto id = ids.find (u.voice);
+    t.speaker_id = id != ids.end () ? id->second : std::string ();
+    const RegisteredSpeaker *sp = find (t.speaker_id);
+    t.speaker_label = sp && sp->info.identified () ? sp->info.name : t.speaker_id;
+    timed.push_back (std::move (t));
+  }
+  return timed;
+}
+
 }  // namespace gemini

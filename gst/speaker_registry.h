@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cue_builder.h"
 #include "prompt.h"
 #include "transcript.h"
 
@@ -27,6 +28,12 @@ public:
   std::map<std::string, std::string> resolve (const SegmentTranscript &segment);
 
   const RegisteredSpeaker *find (const std::string &id) const;
+
+  /* The segment's utterances on the stream's timeline (`offset` + their
+   * time), with the stream-wide ids `ids` (from resolve ()) and the label
+   * a cue prints: the name when known, else the id. */
+  std::vector<TimedUtterance> place (const SegmentTranscript &segment, GstClockTime offset,
+      const std::map<std::string, std::string> &ids) const;
   const std::vector<RegisteredSpeaker> &speakers () const { return speakers_; }
   /* Identified speakers, for the next prompt. */
   std::vector<KnownSpeaker> known () const;

@@ -1466,20 +1466,7 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
     const size_t known_before = out.registry.known ().size ();
     ids = out.registry.resolve (o.transcript);
 
-    std::vector<gemini::TimedUtterance> timed;
-    for (const auto & u : o.transcript.utterances) {
-      gemini::TimedUtterance t;
-      t.start = o.start + u.start;
-      t.end = GST_CLOCK_TIME_IS_VALID (u.end) ? o.start + u.end :
-          GST_CLOCK_TIME_NONE;
-      t.text = u.text;
-      t.voice = u.voice;
-      t.speaker_id = ids[u.voice];
-      const gemini::RegisteredSpeaker *sp = out.registry.find (t.speaker_id);
-      t.speaker_label = sp && sp->info.identified ()? sp->info.name : t.speaker_id;
-      timed.push_back (std::move (t));
-    }
-    cues = out.cues.build (timed, o.end);
+    cues = out.cues.build (out.registry.place (o.transcript, o.start, ids), o.end);
 
     auto known = out.registry.known ();
     {
