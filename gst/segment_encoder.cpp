@@ -67,6 +67,13 @@ constexpr GstClockTime kIndexInterval = GST_SECOND;
  * noise (the worst case), 0.7 MB for a static test card. */
 constexpr double kBitsPerPixel = 0.25;
 
+/* Opus at its default complexity (10) was the largest cost the element
+ * added to a decode pipeline (about 2.5 s of CPU per 10 minutes of audio on
+ * the bench machine, see docs/performance.md); at 1 it takes half of that
+ * at the same bitrate. 60 ms frames: fewer packets, so less container
+ * overhead per minute. */
+constexpr gint kOpusComplexity = 1;
+
 struct ObjectUnref {
   void operator() (gpointer p) const noexcept { g_object_unref (p); }
 };
@@ -352,7 +359,9 @@ SegmentEncoder::Impl::build_audio (GstCaps *caps)
   audio_queue = queue;
 
   if (enc != nullptr) {
-    g_object_set (enc, "bitrate", gint (settings.audio_bitrate), nullptr);
+    g_object_set (enc, "bitrate", gint (settings.audio_bitrate), "complexity", kOpusComplexity,
+        nullptr);
+    gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "60");
     gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "voice");
     gst_util_set_object_arg (G_OBJECT (enc), "bandwidth", "wideband");
   }

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,7 @@ constexpr guint DEFAULT_MAX_RETRIES = 4;
 constexpr guint DEFAULT_REQUEST_TIMEOUT = 120000;
 constexpr guint DEFAULT_MAX_VIDEO_SIDE = 768;
 constexpr const char *DEFAULT_LOCATION = "global";
+constexpr gboolean DEFAULT_STREAM_CUES = FALSE;
 
 /* Encoded media bytes above which a segment goes through the Files API:
  * base64 grows it by 4/3 and the whole request must stay under 20 MB. */
@@ -120,6 +122,7 @@ struct Settings {
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
   guint max_video_side = DEFAULT_MAX_VIDEO_SIDE;
   guint max_inline_bytes = DEFAULT_MAX_INLINE_BYTES;
+  bool stream_cues = DEFAULT_STREAM_CUES;
 };
 
 /* A stretch of input, in running time, that becomes one request. */
@@ -211,6 +214,8 @@ struct State {
 
   /* output */
   std::map<guint64, Outcome> done;
+  /* stream-cues: rows read from answers still streaming, not yet output */
+  std::map<guint64, std::vector<gemini::Utterance>> streamed;
   /* [start, end) of cut segments not yet output, for live deadlines */
   std::map<guint64, std::pair<GstClockTime, GstClockTime>> cut_segments;
   guint64 next_out = 0;
@@ -230,6 +235,8 @@ struct OutputState {
   gemini::CueBuilder cues;
   std::string current_speaker;
   std::string spoken_language;       /* as the model reported it */
+  guint64 streamed_seq = 0;          /* segment whose first rows were output early */
+  gsize streamed_rows = 0;           /* how many, 0 = none */
 };
 
 struct Private {
@@ -281,6 +288,7 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_VIDEO_SIDE,
   PROP_MAX_INLINE_BYTES,
+  PROP_STREAM_CUES,
 };
 
 static GstStaticPadTemplate audio_sink_template =
@@ -828,13 +836,37 @@ add_usage (gemini::UsageMetadata & total, const gemini::UsageMetadata & u)
   total.cached_tokens += u.cached_tokens;
 }
 
+/* Rows of a segment's answer that became final while it streams. */
+using RowsCallback = std::function<void (std::vector<gemini::Utterance>)>;
+
+/* generateContent, or with `on_rows` streamGenerateContent: the rows go to
+ * `on_rows` as they complete (on the client's thread), the merged answer is
+ * returned as generateContent would have. */
+static gemini::Result<gemini::GenerateResponse>
+send_transcription_request (gemini::Client & client, const std::string & model,
+    const gemini::GenerateRequest & req, GCancellable * cancellable,
+    const gemini::ParseContext & ctx, const RowsCallback & on_rows)
+{
+  if (!on_rows)
+    return client.generate_content_sync (model, req, cancellable);
+  gemini::TranscriptStream stream (ctx);
+  return client.stream_generate_content_sync (model, req, cancellable,
+      [&](const gemini::GenerateResponse & chunk) {
+        std::vector<gemini::Utterance> rows = stream.push (chunk.text);
+        if (!rows.empty ())
+          on_rows (std::move (rows));
+      });
+}
+
 /* The segment's request, then, while the answer was cut at the output
  * limit, requests for the speech after the last complete row. A failed or
- * blocked follow-up leaves the rows already read. */
+ * blocked follow-up leaves the rows already read. Only the first request
+ * streams: a follow-up's rows come after rows not yet output. */
 static void
 request_transcript (Outcome & out, const SegmentMedia & media,
     const Settings & s, GstClockTime duration, gemini::Client & client,
-    GCancellable * cancellable, const std::vector<gemini::KnownSpeaker> &known)
+    GCancellable * cancellable, const std::vector<gemini::KnownSpeaker> &known,
+    const RowsCallback & on_rows)
 {
   gemini::PromptOptions opts;
   opts.clip_start = out.start;
@@ -862,9 +894,9 @@ request_transcript (Outcome & out, const SegmentMedia & media,
         return;
       opts.transcribe_from = t.covered_until;
     }
-    auto resp = client.generate_content_sync (s.model,
+    auto resp = send_transcription_request (client, s.model,
         gemini::build_transcription_request (media.input (), opts, gen),
-        cancellable);
+        cancellable, ctx, tail ? RowsCallback () : on_rows);
     if (!resp) {
       if (!tail) {
         if (resp.error ().fatal ())
@@ -902,7 +934,7 @@ request_transcript (Outcome & out, const SegmentMedia & media,
 static Outcome
 transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     gemini::Client & client, GCancellable * cancellable,
-    const std::vector<gemini::KnownSpeaker> &known)
+    const std::vector<gemini::KnownSpeaker> &known, const RowsCallback & on_rows)
 {
   Outcome out;
   out.seq = seg.seq;
@@ -955,11 +987,27 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
     out.uploaded = true;
   }
 
-  request_transcript (out, media, s, duration, client, cancellable, known);
+  request_transcript (out, media, s, duration, client, cancellable, known,
+      on_rows);
   out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
   if (!uploaded_name.empty ())
     delete_uploaded_file (self, client, uploaded_name);
   return out;
+}
+
+/* stream-cues: hands rows read so far to the src task, unless the segment
+ * was flushed away or already given up. */
+static void
+publish_streamed_rows (GstGeminiTranscriber * self, guint64 seq, guint64 epoch,
+    std::vector<gemini::Utterance> rows)
+{
+  std::lock_guard < std::mutex > lk (self->priv->state_lock);
+  State & st = self->priv->state;
+  if (epoch != st.epoch || seq < st.next_out)
+    return;
+  auto & pending = st.streamed[seq];
+  std::move (rows.begin (), rows.end (), std::back_inserter (pending));
+  self->priv->cond.notify_all ();
 }
 
 static void
@@ -992,8 +1040,13 @@ worker_loop (GstGeminiTranscriber * self)
     lk.unlock ();
 
     const std::string model = seg.settings.model;
+    RowsCallback on_rows;
+    if (seg.settings.stream_cues)
+      on_rows = [self, seq = seg.seq, epoch](std::vector<gemini::Utterance> rows) {
+        publish_streamed_rows (self, seq, epoch, std::move (rows));
+      };
     Outcome out = transcribe_segment (self, seg, client, cancellable.get (),
-        known);
+        known, on_rows);
 
     lk.lock ();
     if (epoch != st.epoch || g_cancellable_is_cancelled (cancellable.get ()))
@@ -1326,6 +1379,38 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
   return gst_pad_push (self->src, buf);
 }
 
+/* stream-cues: cues for rows of segment `seq` [start, end) whose answer is
+ * still streaming. The speakers table comes after the rows, so these cues
+ * carry no speaker yet; the segment's message names them once it is done. */
+static GstFlowReturn
+output_streamed_rows (GstGeminiTranscriber * self, OutputState & out,
+    guint64 seq, GstClockTime start, GstClockTime end,
+    const std::vector<gemini::Utterance> &rows)
+{
+  if (out.streamed_seq != seq || out.streamed_rows == 0) {
+    out.streamed_seq = seq;
+    out.streamed_rows = 0;
+  }
+  out.streamed_rows += rows.size ();
+
+  std::vector<gemini::TimedUtterance> timed;
+  for (const auto & u : rows) {
+    gemini::TimedUtterance t;
+    t.start = start + u.start;
+    t.end = GST_CLOCK_TIME_IS_VALID (u.end) ? start + u.end : GST_CLOCK_TIME_NONE;
+    t.text = u.text;
+    t.voice = u.voice;
+    timed.push_back (std::move (t));
+  }
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (const auto & cue : out.cues.build (timed, end)) {
+    ret = push_cue (self, out, cue, seq);
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  return ret;
+}
+
 static GstFlowReturn
 output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
 {
@@ -1358,6 +1443,9 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
       t.speaker_label = sp && sp->info.identified ()? sp->info.name : t.speaker_id;
       timed.push_back (std::move (t));
     }
+    if (out.streamed_seq == o.seq)
+      timed.erase (timed.begin (), timed.begin () + std::min (out.streamed_rows,
+              timed.size ()));
     cues = out.cues.build (timed, o.end);
 
     auto known = out.registry.known ();
@@ -1434,12 +1522,22 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
     }
   }
 
+  std::vector<gemini::Utterance> streamed;
+  const guint64 streamed_seq = st.next_out;
+  std::pair<GstClockTime, GstClockTime> streamed_span;
+  if (!outcome && !eos && st.streamed.count (streamed_seq)
+      && st.cut_segments.count (streamed_seq)) {
+    streamed = std::move (st.streamed[streamed_seq]);
+    st.streamed.erase (streamed_seq);
+    streamed_span = st.cut_segments[streamed_seq];
+  }
+
   /* Caps and segment go out as soon as the input has a segment, not with
    * the first cue: muxers write their headers (and prerolling sinks
    * complete) only once every stream has caps. */
   const bool announce = !out.sticky_sent && (st.have_segment
       || st.have_video_segment);
-  if (!outcome && !eos && !announce) {
+  if (!outcome && !eos && !announce && streamed.empty ()) {
     priv->cond.wait_for (lk, SRC_LOOP_GRANULARITY);
     return;
   }
@@ -1448,6 +1546,9 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
   GstFlowReturn ret = GST_FLOW_OK;
   if (!out.sticky_sent && !send_sticky_events (self, out))
     ret = GST_FLOW_NOT_NEGOTIATED;
+  if (ret == GST_FLOW_OK && !streamed.empty ())
+    ret = output_streamed_rows (self, out, streamed_seq, streamed_span.first,
+        streamed_span.second, streamed);
   if (ret == GST_FLOW_OK && outcome)
     ret = output_outcome (self, out, *outcome);
   if (ret == GST_FLOW_OK && eos) {
@@ -1465,6 +1566,7 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
     st.cut_segments.erase (outcome->seq);
     st.next_out = outcome->seq + 1;
     st.done.erase (st.done.begin (), st.done.lower_bound (st.next_out));
+    st.streamed.erase (st.streamed.begin (), st.streamed.lower_bound (st.next_out));
     if (st.in_flight > 0)
       st.in_flight--;
   }
@@ -1500,6 +1602,7 @@ reset_stream_state (State & st)
   st.jobs.clear ();
   st.pending_video.clear ();
   st.done.clear ();
+  st.streamed.clear ();
   st.cut_segments.clear ();
   st.audio_position = GST_CLOCK_TIME_NONE;
   st.video_position = GST_CLOCK_TIME_NONE;
@@ -1526,6 +1629,7 @@ reset_output (OutputState & out)
   out.cues.reset ();
   out.current_speaker.clear ();
   out.spoken_language.clear ();
+  out.streamed_rows = 0;
 }
 
 static bool
@@ -1962,6 +2066,7 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
     case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint (value); break;
     case PROP_MAX_VIDEO_SIDE: s.max_video_side = g_value_get_uint (value); break;
     case PROP_MAX_INLINE_BYTES: s.max_inline_bytes = g_value_get_uint (value); break;
+    case PROP_STREAM_CUES: s.stream_cues = g_value_get_boolean (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1998,6 +2103,7 @@ gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
     case PROP_REQUEST_TIMEOUT: g_value_set_uint (value, s.request_timeout); break;
     case PROP_MAX_VIDEO_SIDE: g_value_set_uint (value, s.max_video_side); break;
     case PROP_MAX_INLINE_BYTES: g_value_set_uint (value, s.max_inline_bytes); break;
+    case PROP_STREAM_CUES: g_value_set_boolean (value, s.stream_cues); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2151,6 +2257,14 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "ones are uploaded with the Files API first and deleted after use. "
           "0 = always upload", 0, DEFAULT_MAX_INLINE_BYTES, DEFAULT_MAX_INLINE_BYTES,
           rw_playing));
+  g_object_class_install_property (gobject_class, PROP_STREAM_CUES,
+      g_param_spec_boolean ("stream-cues", "Stream cues",
+          "Use streamGenerateContent and output each cue as soon as its row of "
+          "the answer is complete, before the rest of the answer arrives "
+          "(lower latency on live input). These early cues carry no speaker "
+          "label or speaker events: the model names the speakers after the "
+          "rows; the gemini-segment message still has them. Applies to "
+          "segments opened after a change", DEFAULT_STREAM_CUES, rw_playing));
 
   gst_element_class_add_static_pad_template (element_class,
       &audio_sink_template);
