@@ -209,6 +209,7 @@ struct State {
   bool ever_audio = false;
   bool audio_eos = false;
   bool video_eos = false;
+  bool video_waiting = false;        /* not live: the video ran ahead of the audio */
   guint64 next_seq = 0;
   guint in_flight = 0;               /* cut but not yet output */
 
@@ -642,8 +643,11 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   st.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
-  /* A video thread may be waiting for the audio to catch up. */
-  priv->cond.notify_all ();
+  /* Only the video thread waits for the audio to move on; waking every
+   * worker and the src task for each audio buffer cost more CPU than
+   * anything else the element does. */
+  if (st.video_waiting)
+    priv->cond.notify_all ();
   return GST_FLOW_OK;
 }
 
@@ -713,10 +717,12 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
     return GST_FLOW_OK;
 
   if (!st.live) {
+    st.video_waiting = true;
     priv->cond.wait (lk, [&] {
           return st.flushing || st.stopping || st.fatal || st.audio_eos
           || !st.ever_audio || !GST_CLOCK_TIME_IS_VALID (st.audio_position)
           || rt < st.audio_position + VIDEO_LEAD_LIMIT;});
+    st.video_waiting = false;
     ret = input_flow (self, st);
     if (ret != GST_FLOW_OK)
       return ret;
