@@ -39,6 +39,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -246,6 +247,7 @@ struct Private {
 
   std::mutex state_lock;
   std::condition_variable cond;      /* any change of `state` */
+  std::condition_variable video_cond;  /* the audio moved on (or see cond) */
   State state;                       /* guarded by state_lock */
 
   OutputState out;                   /* src pad task only */
@@ -643,11 +645,11 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   st.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
-  /* Only the video thread waits for the audio to move on; waking every
-   * worker and the src task for each audio buffer cost more CPU than
-   * anything else the element does. */
+  /* Only the video thread waits for the audio to move on, on its own
+   * condition variable: waking every worker and the src task for each
+   * audio buffer cost more CPU than anything else the element did. */
   if (st.video_waiting)
-    priv->cond.notify_all ();
+    priv->video_cond.notify_one ();
   return GST_FLOW_OK;
 }
 
@@ -717,11 +719,13 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
     return GST_FLOW_OK;
 
   if (!st.live) {
+    /* Flush, stop and errors wake it too; anything else that ends the
+     * wait is seen within SRC_LOOP_GRANULARITY. */
     st.video_waiting = true;
-    priv->cond.wait (lk, [&] {
-          return st.flushing || st.stopping || st.fatal || st.audio_eos
-          || !st.ever_audio || !GST_CLOCK_TIME_IS_VALID (st.audio_position)
-          || rt < st.audio_position + VIDEO_LEAD_LIMIT;});
+    while (!(st.flushing || st.stopping || st.fatal || st.audio_eos
+            || !st.ever_audio || !GST_CLOCK_TIME_IS_VALID (st.audio_position)
+            || rt < st.audio_position + VIDEO_LEAD_LIMIT))
+      priv->video_cond.wait_for (lk, SRC_LOOP_GRANULARITY);
     st.video_waiting = false;
     ret = input_flow (self, st);
     if (ret != GST_FLOW_OK)
@@ -1683,6 +1687,7 @@ stop_stream (GstGeminiTranscriber * self)
       g_cancellable_cancel (st.cancellable.get ());
     workers.swap (st.workers);
     self->priv->cond.notify_all ();
+    self->priv->video_cond.notify_all ();
   }
   for (auto & t : workers)
     t.join ();
@@ -1713,6 +1718,7 @@ start_flush (GstGeminiTranscriber * self)
     if (st.cancellable)
       g_cancellable_cancel (st.cancellable.get ());
     self->priv->cond.notify_all ();
+    self->priv->video_cond.notify_all ();
   }
   gst_pad_push_event (self->src, gst_event_new_flush_start ());
   gst_pad_stop_task (self->src);
@@ -1745,6 +1751,7 @@ mark_input_eos (GstGeminiTranscriber * self, bool audio)
   State & st = self->priv->state;
   if (audio) {
     st.audio_eos = true;
+    self->priv->video_cond.notify_all ();
     /* The audio may end before the video even started (a short or empty
      * audio track); give the video the same grace as a first segment. */
     if (self->video_sink && gst_pad_is_linked (self->video_sink)
