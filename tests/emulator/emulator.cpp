@@ -592,6 +592,7 @@ struct MediaPart {
   double fps = 1.0;
   bool low_resolution = false;
   bool high_resolution = false;
+  bool has_resolution = false;        /* a level other than UNSPECIFIED on the part */
   bool has_video_metadata = false;
   MediaInfo info;
 };
@@ -953,6 +954,8 @@ public:
             g_str_equal (json_node_get_string (l), "MEDIA_RESOLUTION_LOW");
         mp.high_resolution =
             g_str_equal (json_node_get_string (l), "MEDIA_RESOLUTION_HIGH");
+        mp.has_resolution = !g_str_equal (json_node_get_string (l),
+            "MEDIA_RESOLUTION_UNSPECIFIED");
       }
     }
     if (mp.inline_data || !mp.file_id.empty ())
@@ -1236,9 +1239,8 @@ struct Usage {
 gint64
 frame_tokens (const std::string &model, const ParsedRequest &req, const MediaPart &m)
 {
-  const bool part_level = m.low_resolution || m.high_resolution;
-  const bool low = part_level ? m.low_resolution : req.low_resolution;
-  const bool high = part_level ? m.high_resolution : req.high_resolution;
+  const bool low = m.has_resolution ? m.low_resolution : req.low_resolution;
+  const bool high = m.has_resolution ? m.high_resolution : req.high_resolution;
   if (g_str_has_prefix (model.c_str (), "gemini-3"))
     return high ? 280 : 70;
   return low ? 66 : 258;
