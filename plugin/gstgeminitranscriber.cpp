@@ -49,6 +49,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
+
 #include <gst/audio/audio.h>
 #include <gst/tag/tag.h>
 #include <gst/video/video.h>
@@ -1020,6 +1024,18 @@ publish_streamed_rows (GstGeminiTranscriber * self, guint64 seq, guint64 epoch,
   self->priv->cond.notify_all ();
 }
 
+/* Each segment's encoder is a pipeline with threads of its own, so glibc
+ * gives its allocations (raw frames, codec state) to many malloc arenas;
+ * the freed pages stay in them, and over a long stream RSS crept up from
+ * 100 to 260 MB. Trimming after each segment keeps it flat. */
+static void
+release_freed_memory ()
+{
+#ifdef HAVE_MALLOC_TRIM
+  malloc_trim (0);
+#endif
+}
+
 static void
 worker_loop (GstGeminiTranscriber * self)
 {
@@ -1057,6 +1073,8 @@ worker_loop (GstGeminiTranscriber * self)
       };
     Outcome out = transcribe_segment (self, seg, client, cancellable.get (),
         known, on_rows);
+    seg.encoder.reset ();
+    release_freed_memory ();
 
     lk.lock ();
     if (epoch != st.epoch || g_cancellable_is_cancelled (cancellable.get ()))
