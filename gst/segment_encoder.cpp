@@ -333,8 +333,9 @@ SegmentEncoder::Impl::build_video (GstCaps *caps)
   video_queue = queue;
 
   if (enc != nullptr) {
-    g_object_set (enc, "deadline", gint64 (1), "cpu-used", kVp8CpuUsed, "target-bitrate", gint (bitrate),
-        "keyframe-max-dist", keyframe_dist, "lag-in-frames", 0, nullptr);
+    g_object_set (enc, "deadline", gint64 (1), "cpu-used", kVp8CpuUsed,
+        "target-bitrate", gint (bitrate), "keyframe-max-dist", keyframe_dist,
+        "lag-in-frames", 0, nullptr);
     gst_util_set_object_arg (G_OBJECT (enc), "end-usage", "vbr");
   }
 

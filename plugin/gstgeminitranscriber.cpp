@@ -1026,8 +1026,8 @@ publish_streamed_rows (GstGeminiTranscriber * self, guint64 seq, guint64 epoch,
 
 /* Each segment's encoder is a pipeline with threads of its own, so glibc
  * gives its allocations (raw frames, codec state) to many malloc arenas;
- * the freed pages stay in them, and over a long stream RSS crept up from
- * 100 to 260 MB. Trimming after each segment keeps it flat. */
+ * the freed pages stayed in them, and over a long stream RSS crept up
+ * from 100 to 260 MB. Trimming after each segment stops that growth. */
 static void
 release_freed_memory ()
 {

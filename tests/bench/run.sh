@@ -114,7 +114,8 @@ base, elem, log, clip, seconds = sys.argv[1:]
 cpu = lambda p: min(float(u) + float(s) for u, s in (l.split() for l in open(p) if l.strip()))
 b, e = cpu(base), cpu(elem)
 ratio = e / b
-print(f"CPU time decode->element / decode->fakesink ({float(seconds) / 60:g}-min 1080p30 clip)\t"
+length = f"{int(seconds) // 60}-min" if int(seconds) >= 60 else f"{seconds}-s"
+print(f"CPU time decode->element / decode->fakesink ({length} 1080p30 clip)\t"
       f"{ratio:.3f} ({e:.1f} s / {b:.1f} s)\t<= 1.10\t{'PASS' if ratio <= 1.10 else 'FAIL'}")
 media = [m for r in json.load(open(log))["requests"] if r.get("kind") in ("generate", "stream")
          for m in r.get("media", [])]
