@@ -27,6 +27,23 @@ copy_media (const MediaInput &m)
   return c;
 }
 
+/* generateContent, or streamGenerateContent handing rows to `on_rows` as
+ * they complete; either way the merged answer is returned. */
+Result<GenerateResponse>
+send (Client &client, const std::string &model, const GenerateRequest &req,
+    GCancellable *cancellable, const ParseContext &ctx, const RowsCallback &on_rows)
+{
+  if (!on_rows)
+    return client.generate_content_sync (model, req, cancellable);
+  TranscriptStream stream (ctx);
+  return client.stream_generate_content_sync (model, req, cancellable,
+      [&] (const GenerateResponse &chunk) {
+        std::vector<Utterance> rows = stream.push (chunk.text);
+        if (!rows.empty ())
+          on_rows (std::move (rows));
+      });
+}
+
 }  // namespace
 
 /* A failed or blocked follow-up leaves the rows already read. */
@@ -52,7 +69,8 @@ transcribe_clip (Client &client, const ClipRequest &request, GCancellable *cance
         : build_cached_transcription_request (request.cached_content, opts,
             request.generation);
     out.requests++;
-    auto resp = client.generate_content_sync (request.model, req, cancellable);
+    auto resp = send (client, request.model, req, cancellable, ctx,
+        tail ? RowsCallback () : request.on_rows);
     if (!resp) {
       if (!tail) {
         if (resp.error ().fatal ())

@@ -4,14 +4,19 @@
  * from the element's workers and from the whole-file job's threads. */
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client.h"
 #include "prompt.h"
 #include "transcript_parser.h"
 
 namespace gemini {
+
+/* Rows of an answer that became final while it streams (client thread). */
+using RowsCallback = std::function<void (std::vector<Utterance>)>;
 
 struct ClipRequest {
   std::string model;
@@ -20,6 +25,10 @@ struct ClipRequest {
   PromptOptions prompt;
   GenerationSettings generation;
   ParseContext parse;
+  /* Set: the first request streams (streamGenerateContent) and its rows go
+   * here as they complete; follow-ups for the rest of the clip do not, their
+   * rows come after rows not yet output. */
+  RowsCallback on_rows;
 };
 
 enum class ClipStatus { Ok, Failed, Blocked };

@@ -901,4 +901,79 @@ merge_tail (SegmentTranscript &head, SegmentTranscript tail)
   GST_DEBUG ("tail from %" GST_TIME_FORMAT ": %u rows", GST_TIME_ARGS (from), added);
 }
 
+/* Follows strings and nesting across pieces; true when a row of the
+ * transcripts table completed or the table closed in the new text. */
+bool
+TranscriptStream::scan ()
+{
+  bool progress = false;
+  for (; scanned_ < text_.size (); scanned_++) {
+    const char c = text_[scanned_];
+    if (in_string_) {
+      if (escape_)
+        escape_ = false;
+      else if (c == '\\')
+        escape_ = true;
+      else if (c == '"') {
+        in_string_ = false;
+        last_string_ = text_.substr (string_start_, scanned_ - string_start_);
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string_ = true;
+        string_start_ = scanned_ + 1;
+        break;
+      case ':':
+        if (depth_ == 1)
+          key_ = last_string_;
+        break;
+      case '{':
+      case '[':
+        depth_++;
+        /* The table is the array under a transcripts key of the root
+         * object, or a bare array at the root. */
+        if (c == '[' && table_depth_ == 0 && !closed_
+            && ((depth_ == 2 && key_role (key_) == Role::Transcripts) || depth_ == 1))
+          table_depth_ = depth_;
+        break;
+      case '}':
+      case ']':
+        if (depth_ == 0)
+          break;
+        if (table_depth_ != 0 && c == '}' && depth_ == table_depth_ + 1)
+          progress = true;
+        if (table_depth_ != 0 && c == ']' && depth_ == table_depth_) {
+          table_depth_ = 0;
+          closed_ = true;
+          progress = true;
+        }
+        depth_--;
+        break;
+      default:
+        break;
+    }
+  }
+  return progress;
+}
+
+std::vector<Utterance>
+TranscriptStream::push (std::string_view piece)
+{
+  text_.append (piece);
+  if (!scan ())
+    return {};
+
+  auto parsed = parse_transcript (text_, ctx_);
+  if (!parsed)
+    return {};
+  std::vector<Utterance> &rows = parsed->utterances;
+  const gsize final_rows = closed_ ? rows.size () : (rows.empty () ? 0 : rows.size () - 1);
+  std::vector<Utterance> out;
+  for (; released_ < final_rows; released_++)
+    out.push_back (std::move (rows[released_]));
+  return out;
+}
+
 }  // namespace gemini

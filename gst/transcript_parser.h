@@ -4,7 +4,9 @@
  * salvaged), voices present in one table and not the other. */
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <gst/gst.h>
 
@@ -29,5 +31,43 @@ Result<SegmentTranscript> parse_transcript (std::string_view text, const ParseCo
  * appended, and its voices renamed ("t1"...) since the two answers number
  * voices independently (the speaker registry joins them by name). */
 void merge_tail (SegmentTranscript &head, SegmentTranscript tail);
+
+/* The rows of an answer that arrives in pieces (streamGenerateContent).
+ * The schema puts `language` first, then the transcripts table, then the
+ * speakers table. A row is final once the row after it is complete or the
+ * transcripts table has closed: the cue builder needs the next row's start
+ * to end a cue. Rows are read with parse_transcript() on the text so far, so
+ * they get the same repairs; a repair that needs later rows (all-zero
+ * timecodes spread over the clip) cannot change rows already returned. The
+ * speakers come last: parse the whole text at the end for them. */
+class TranscriptStream {
+public:
+  explicit TranscriptStream (const ParseContext &ctx) : ctx_ (ctx) {}
+
+  /* Appends a piece of the answer; returns the rows that became final, in
+   * order, each once. */
+  std::vector<Utterance> push (std::string_view piece);
+
+  const std::string &text () const { return text_; }
+  gsize released () const { return released_; }
+  bool table_closed () const { return closed_; }
+
+private:
+  bool scan ();
+
+  ParseContext ctx_;
+  std::string text_;
+  gsize scanned_ = 0;
+  gsize released_ = 0;
+  /* Scanner state, carried from one piece to the next. */
+  gsize depth_ = 0;
+  gsize table_depth_ = 0;            /* depth inside the transcripts array, 0 = not in it */
+  bool in_string_ = false;
+  bool escape_ = false;
+  bool closed_ = false;
+  gsize string_start_ = 0;
+  std::string last_string_;
+  std::string key_;
+};
 
 }  // namespace gemini

@@ -17,6 +17,8 @@ packages=(
   # tesseract reads it back.
   chromium tesseract-ocr tesseract-ocr-eng
   valgrind
+  # /usr/bin/time: CPU time and peak RSS in the benchmark suite (tests/bench)
+  time
   # libFuzzer targets (tests/fuzz)
   clang libclang-rt-14-dev
 )

@@ -251,6 +251,50 @@ GST_START_TEST (test_speaker_change_events_and_meta)
 }
 GST_END_TEST;
 
+/* stream-cues: the rows of a slowly streamed answer come out as cues before
+ * the answer is complete, in order, without a speaker (the speakers table
+ * comes after the rows). */
+GST_START_TEST (test_stream_cues_before_the_answer_ends)
+{
+  Emulator emu (interview_script (short_lines (), R"("output_chars_per_second": 100)"));
+  GstHarness *h = new_harness (emu, 10000, false, "stream-cues", TRUE, NULL);
+  push_speech (h, short_lines (), 0, SHORT_SECONDS);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  const gint64 t0 = g_get_monotonic_time ();
+  GstBuffer *first = gst_harness_pull (h);
+  fail_unless (first != nullptr);
+  const gint64 first_at = g_get_monotonic_time ();
+  wait_for_eos (h);
+  const gint64 eos_at = g_get_monotonic_time ();
+  /* The answer (about 400 characters) takes 4 s to generate; its first row
+   * is final after the second one, about half-way. */
+  fail_unless (first_at - t0 + G_USEC_PER_SEC < eos_at - t0,
+      "first cue after %" G_GINT64_FORMAT " ms, EOS after %" G_GINT64_FORMAT " ms",
+      (first_at - t0) / 1000, (eos_at - t0) / 1000);
+
+  std::vector<GstBuffer *> cues = {first};
+  while (gst_harness_buffers_in_queue (h) > 0)
+    cues.push_back (gst_harness_pull (h));
+  fail_unless_equals_int (cues.size (), short_lines ().size ());
+  for (gsize i = 0; i < cues.size (); i++) {
+    GstCustomMeta *meta = gst_buffer_get_custom_meta (cues[i], "GeminiTranscriptMeta");
+    GstStructure *s = gst_custom_meta_get_structure (meta);
+    fail_unless_equals_string (gst_structure_get_string (s, "text"), short_lines ()[i].text);
+    fail_unless_equals_string (gst_structure_get_string (s, "speaker-id"), "");
+    fail_unless_equals_string (gst_structure_get_string (s, "name"), "?");
+    fail_unless (std::fabs ((double) GST_BUFFER_PTS (cues[i]) / GST_SECOND -
+            short_lines ()[i].start) <= 0.501);
+    gst_buffer_unref (cues[i]);
+  }
+  GPtr<JsonNode> log = emu.log ();
+  auto requests = generate_requests (log.get ());
+  fail_unless_equals_int (requests.size (), 1);
+  fail_unless_equals_string (json_object_get_string_member (requests[0], "kind"), "stream");
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 /* Segments too large to inline are uploaded, used by reference, deleted. */
 GST_START_TEST (test_files_api_when_over_the_inline_limit)
 {
@@ -577,6 +621,7 @@ geminitranscriber_suite (void)
   tcase_add_test (tc, test_sticky_events_precede_data);
   tcase_add_test (tc, test_spoken_language_becomes_the_language_tag);
   tcase_add_test (tc, test_speaker_change_events_and_meta);
+  tcase_add_test (tc, test_stream_cues_before_the_answer_ends);
   tcase_add_test (tc, test_files_api_when_over_the_inline_limit);
   tcase_add_test (tc, test_live_latency_query);
   tcase_add_test (tc, test_live_gap_on_deadline);

@@ -283,6 +283,7 @@ struct Script {
   std::vector<std::string> models;
   gint64 file_processing_polls = 1;
   double latency_ms = 0, latency_per_media_second_ms = 0;
+  double output_chars_per_second = 0;   /* 0: the answer is there at once */
   std::string timecode_format = "mm:ss";
   gint64 max_inline_bytes = kDefaultMaxInlineBytes;
   bool has_transcript = false;
@@ -331,6 +332,7 @@ parse_script (std::string_view text, std::string *error)
   s.min_cache_tokens = get_int (o, "min_cache_tokens").value_or (1024);
   s.latency_per_media_second_ms =
       get_double (o, "latency_per_media_second_ms", 0);
+  s.output_chars_per_second = get_double (o, "output_chars_per_second", 0);
   s.timecode_format = get_string (o, "timecode_format", s.timecode_format);
   if (s.timecode_format != "mm:ss" && s.timecode_format != "mm:ss.mmm" &&
       s.timecode_format != "h:mm:ss") {
@@ -597,6 +599,8 @@ struct MediaPart {
   std::optional<double> start_offset, end_offset;
   double fps = 1.0;
   bool low_resolution = false;
+  bool high_resolution = false;
+  bool has_resolution = false;        /* a level other than UNSPECIFIED on the part */
   bool has_video_metadata = false;
   bool cached = false;               /* comes from the request's context cache */
   MediaInfo info;
@@ -611,6 +615,7 @@ struct ParsedRequest {
   GPtr<JsonArray> video_metadata{json_array_new ()};
   GPtr<JsonNode> generation_config;
   bool low_resolution = false;
+  bool high_resolution = false;
 };
 
 class Validator {
@@ -759,6 +764,8 @@ public:
         return false;
       req.low_resolution =
           g_strcmp0 (json_node_get_string (v), "MEDIA_RESOLUTION_LOW") == 0;
+      req.high_resolution =
+          g_strcmp0 (json_node_get_string (v), "MEDIA_RESOLUTION_HIGH") == 0;
     }
     std::string mime;
     if (JsonNode *v = member (o, "response_mime_type")) {
@@ -956,6 +963,10 @@ public:
           return false;
         mp.low_resolution =
             g_str_equal (json_node_get_string (l), "MEDIA_RESOLUTION_LOW");
+        mp.high_resolution =
+            g_str_equal (json_node_get_string (l), "MEDIA_RESOLUTION_HIGH");
+        mp.has_resolution = !g_str_equal (json_node_get_string (l),
+            "MEDIA_RESOLUTION_UNSPECIFIED");
       }
     }
     if (mp.inline_data || !mp.file_id.empty ())
@@ -1263,8 +1274,21 @@ struct Usage {
   }
 };
 
+/* Tokens per sampled frame (reference section 6): Gemini 2.x 258, 66 at
+ * LOW; Gemini 3.x 70 at LOW and MEDIUM (its default for video is LOW), 280
+ * at HIGH. A part's level overrides the request's. */
+gint64
+frame_tokens (const std::string &model, const ParsedRequest &req, const MediaPart &m)
+{
+  const bool low = m.has_resolution ? m.low_resolution : req.low_resolution;
+  const bool high = m.has_resolution ? m.high_resolution : req.high_resolution;
+  if (g_str_has_prefix (model.c_str (), "gemini-3"))
+    return high ? 280 : 70;
+  return low ? 66 : 258;
+}
+
 Usage
-usage_of (const ParsedRequest &req)
+usage_of (const ParsedRequest &req, const std::string &model)
 {
   Usage u;
   u.text = (gint64) (req.text_chars / 4);
@@ -1273,7 +1297,7 @@ usage_of (const ParsedRequest &req)
     gint64 video = 0, audio = 0;
     if (m.info.has_video) {
       gint64 frames = (gint64) std::ceil (secs * m.fps - 1e-9);
-      video = frames * ((m.low_resolution || req.low_resolution) ? 66 : 258);
+      video = frames * frame_tokens (model, req, m);
     }
     if (m.info.has_audio)
       audio = (gint64) std::ceil (secs - 1e-9) * 32;
@@ -1659,6 +1683,37 @@ struct Emulator::Impl {
     JsonNode *n = json_node_new (JSON_NODE_VALUE);
     json_node_set_int (n, status);
     log_set (call, "status", n);
+  }
+
+  /* SSE events written one at a time as a chunked body: the first after
+   * `first_ms`, the others spread over the next `spread_ms`, as the text is
+   * generated. */
+  void respond_paced (const CallPtr &call, const std::vector<std::string> &events,
+      double first_ms, double spread_ms) {
+    SoupServerMessage *msg = call->msg.get ();
+    SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+    soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+    soup_message_headers_set_content_type (h, "text/event-stream", nullptr);
+    soup_server_message_set_status (msg, 200, nullptr);
+    JsonNode *n = json_node_new (JSON_NODE_VALUE);
+    json_node_set_int (n, 200);
+    log_set (call, "status", n);
+    pause (call);
+    for (gsize i = 0; i < events.size (); i++) {
+      const double at = first_ms + spread_ms * double (i + 1) / double (events.size ());
+      const bool last = i + 1 == events.size ();
+      std::string data = "data: " + events[i] + "\r\n\r\n";
+      defer (call, std::max (at, 1.0), [this, call, data, last] {
+            if (call->disconnected)
+              return;
+            SoupMessageBody *body = soup_server_message_get_response_body (call->msg.get ());
+            soup_message_body_append (body, SOUP_MEMORY_COPY, data.data (), data.size ());
+            if (last)
+              soup_message_body_complete (body);
+            soup_server_message_unpause (call->msg.get ());
+            call->paused = false;
+          });
+    }
   }
 
   void respond_error (const CallPtr &call, const ApiError &e,
@@ -2212,6 +2267,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
 
   Answer answer;
   double latency;
+  double chars_per_second;
   {
     std::lock_guard<std::mutex> lk (lock);
     if (script.next_response < script.responses.size ())
@@ -2221,6 +2277,7 @@ Emulator::Impl::finish_generate (const CallPtr &call)
     else
       answer.text = "{\"task1_transcripts\":[],\"task2_speakers\":[]}";
     latency = script.latency_ms + script.latency_per_media_second_ms * seconds;
+    chars_per_second = script.output_chars_per_second;
   }
 
   const std::optional<Fault> &f = call->fault;
@@ -2248,12 +2305,22 @@ Emulator::Impl::finish_generate (const CallPtr &call)
     }
   }
 
-  Usage usage = usage_of (req);
+  Usage usage = usage_of (req, call->model);
   usage.cached += req.cached_tokens;
   usage.candidates = g_utf8_strlen (answer.text.c_str (), -1) / 4;
   std::string response_id = random_id (20);
-  auto chunks = response_chunks (answer, usage, call->model, response_id,
-      call->stream ? 3 : 1);
+  /* Paced output streams in events of about 100 characters, as the service
+   * sends a few dozen tokens at a time. */
+  const glong answer_chars = g_utf8_strlen (answer.text.c_str (), -1);
+  const int pieces = !call->stream ? 1 : chars_per_second > 0
+      ? (int) std::max<glong> (3, answer_chars / 100) : 3;
+  auto chunks = response_chunks (answer, usage, call->model, response_id, pieces);
+  if (chars_per_second > 0 && call->stream && call->sse && !f) {
+    respond_paced (call, chunks, latency, answer_chars / chars_per_second * 1000.0);
+    return;
+  }
+  if (chars_per_second > 0)
+    latency += answer_chars / chars_per_second * 1000.0;
 
   std::string body;
   const char *content_type = "application/json; charset=UTF-8";
@@ -2783,7 +2850,7 @@ Emulator::Impl::handle_cache_create (const CallPtr &call)
   if (fault && transport_fault (call, *fault))
     return;
 
-  const Usage u = usage_of (req);
+  const Usage u = usage_of (req, model.substr (strlen ("models/")));
   const gint64 tokens = u.text + u.video + u.audio;
   gint64 min_tokens;
   {

@@ -585,6 +585,25 @@ test_inspects_generated_webm ()
   g_assert_cmpint (json_object_get_int_member (
           json_array_get_object_element (details, 2), "tokenCount"), ==, 96);
 
+  /* Gemini 3.x: 70 per frame by default and at MEDIUM, 280 at HIGH (set
+   * on the request or on the part). */
+  auto video_tokens = [&] (const std::string &request) {
+    Reply g3 = send ("POST", generate_url (emu, "gemini-3.6-flash"), request);
+    g_assert_cmpuint (g3.status, ==, 200);
+    JsonArray *d = json_object_get_array_member (json_object_get_object_member (
+            g3.object (), "usageMetadata"), "promptTokensDetails");
+    return json_object_get_int_member (json_array_get_object_element (d, 1), "tokenCount");
+  };
+  g_assert_cmpint (video_tokens (body), ==, 6 * 70);
+  std::string high = body;
+  high.insert (high.size () - 1,
+      ",\"generationConfig\":{\"mediaResolution\":\"MEDIA_RESOLUTION_HIGH\"}");
+  g_assert_cmpint (video_tokens (high), ==, 6 * 280);
+  std::string part_medium = high;
+  part_medium.replace (part_medium.find ("\"videoMetadata\""), 0,
+      "\"mediaResolution\":{\"level\":\"MEDIA_RESOLUTION_MEDIUM\"},");
+  g_assert_cmpint (video_tokens (part_medium), ==, 6 * 70);
+
   /* garbage with a video MIME type is rejected and logged as undecodable */
   Reply junk = send ("POST", generate_url (emu),
       inline_request (base64 (std::string (4096, 'z')), "video/mp4", "x"));

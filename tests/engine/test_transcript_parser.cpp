@@ -1,3 +1,4 @@
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -510,6 +511,109 @@ test_big_inputs_bounded (void)
   g_assert_cmpint (elapsed, <, 30 * G_USEC_PER_SEC);
 }
 
+/* Feeds `text` in pieces of `step` bytes; returns every row released, and
+ * after which piece (by end offset) each one came out. */
+static std::vector<std::pair<Utterance, gsize>>
+stream_in_pieces (const std::string &text, gsize step, TranscriptStream &stream)
+{
+  std::vector<std::pair<Utterance, gsize>> rows;
+  for (gsize at = 0; at < text.size (); at += step) {
+    for (auto &u : stream.push (std::string_view (text).substr (at, step)))
+      rows.emplace_back (std::move (u), std::min (at + step, text.size ()));
+  }
+  return rows;
+}
+
+static void
+test_stream_releases_rows_as_they_complete ()
+{
+  const std::string text = std::string ("{\"language\":\"en\",") + (strchr (SAMPLE, '{') + 1);
+  const SegmentTranscript whole = parse_ok (text);
+  for (gsize step : {1, 7, 64, 4096}) {
+    TranscriptStream stream (ctx_30s ());
+    auto rows = stream_in_pieces (text, step, stream);
+    g_assert_cmpuint (rows.size (), ==, whole.utterances.size ());
+    g_assert_true (stream.table_closed ());
+    g_assert_cmpuint (stream.released (), ==, 4);
+    for (gsize i = 0; i < rows.size (); i++) {
+      g_assert_cmpstr (rows[i].first.text.c_str (), ==, whole.utterances[i].text.c_str ());
+      g_assert_cmpuint (rows[i].first.start, ==, whole.utterances[i].start);
+      g_assert_cmpuint (rows[i].first.end, ==, whole.utterances[i].end);
+      g_assert_cmpstr (rows[i].first.voice.c_str (), ==, whole.utterances[i].voice.c_str ());
+    }
+    g_assert_true (stream.text () == text);
+    if (step == 1) {
+      /* Row k is final once row k + 1 is complete; the last one once the
+       * table closes, before any speaker is read. */
+      const gsize row2_end = text.find ("\"voice\": 2},") + 11;
+      g_assert_cmpuint (rows[0].second, ==, row2_end);
+      const gsize table_end = text.find ("\n  ]") + 4;
+      g_assert_cmpuint (rows[3].second, ==, table_end);
+      g_assert_cmpuint (table_end, <, text.find ("Alice Martin"));
+    }
+  }
+}
+
+static void
+test_stream_ignores_brackets_in_strings_and_other_keys ()
+{
+  TranscriptStream stream (ctx_30s ());
+  /* A "]" or "}" in text and in a non-table key is not the end of a row. */
+  auto rows = stream.push (R"({"notes": ["a]", {"b": "}"}], "transcripts": [)"
+      R"({"start": "00:01", "text": "one } ] \" two", "voice": 1},)");
+  g_assert_true (rows.empty ());
+  g_assert_false (stream.table_closed ());
+  rows = stream.push (R"({"start": "00:03", "text": "three", "voice": 1})");
+  g_assert_cmpuint (rows.size (), ==, 1);
+  g_assert_cmpstr (rows[0].text.c_str (), ==, "one } ] \" two");
+  rows = stream.push ("]");
+  g_assert_cmpuint (rows.size (), ==, 1);
+  g_assert_cmpstr (rows[0].text.c_str (), ==, "three");
+  g_assert_true (stream.table_closed ());
+  /* Nothing more comes out of the speakers table. */
+  rows = stream.push (R"(, "speakers": [{"voice": 1, "name": "A"}]})");
+  g_assert_true (rows.empty ());
+  g_assert_cmpuint (stream.released (), ==, 2);
+}
+
+static void
+test_stream_applies_repairs_and_bare_arrays ()
+{
+  TranscriptStream stream (ctx_30s ());
+  std::vector<Utterance> rows;
+  for (const char *piece : {"[{\"start\": \"00:10\", \"text\": \"a\", \"voice\": 1},",
+           "{\"start\": \"00:20\", \"text\": \"b\", \"voice\": 1},",
+           "{\"start\": \"00:07\", \"text\": \"c\", \"voice\": 1},",
+           "{\"start\": \"07:00\", \"text\": \"d\", \"voice\": 2}]"}) {
+    for (auto &u : stream.push (piece))
+      rows.push_back (std::move (u));
+  }
+  g_assert_cmpuint (rows.size (), ==, 4);
+  g_assert_cmpuint (rows[0].start, ==, 10 * GST_SECOND);
+  g_assert_cmpuint (rows[1].start, ==, 20 * GST_SECOND);
+  /* Decreasing: raised to the previous row; beyond the clip: clamped, as
+   * parse_transcript does. */
+  g_assert_cmpuint (rows[2].start, ==, 20 * GST_SECOND);
+  g_assert_cmpuint (rows[3].start, ==, 30 * GST_SECOND);
+  g_assert_true (stream.table_closed ());
+}
+
+static void
+test_stream_cut_answer_keeps_complete_rows ()
+{
+  TranscriptStream stream (ctx_30s ());
+  auto rows = stream.push (R"({"language": "fr", "task1_transcripts": [)"
+      R"({"start": "00:01", "text": "un", "voice": 1}, {"start": "00:02", "text": "de)");
+  g_assert_true (rows.empty ());
+  /* The stream stopped there (MAX_TOKENS): the last complete row is read
+   * from the whole text, as for any answer. */
+  ParseContext ctx = ctx_30s ();
+  ctx.truncated = true;
+  const SegmentTranscript whole = parse_ok (stream.text (), ctx);
+  g_assert_cmpuint (whole.utterances.size (), ==, 1);
+  g_assert_cmpstr (whole.language.c_str (), ==, "fr");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -539,5 +643,13 @@ main (int argc, char **argv)
   g_test_add_func ("/parser/normalizes-voices-and-merges-speakers", test_voices_and_speaker_rows);
   g_test_add_func ("/parser/errors-only-when-nothing-usable", test_empty_and_invalid);
   g_test_add_func ("/parser/bounds-work-on-10mb", test_big_inputs_bounded);
+  g_test_add_func ("/parser/stream/releases-rows-as-they-complete",
+      test_stream_releases_rows_as_they_complete);
+  g_test_add_func ("/parser/stream/ignores-brackets-in-strings-and-other-keys",
+      test_stream_ignores_brackets_in_strings_and_other_keys);
+  g_test_add_func ("/parser/stream/applies-repairs-and-bare-arrays",
+      test_stream_applies_repairs_and_bare_arrays);
+  g_test_add_func ("/parser/stream/cut-answer-keeps-complete-rows",
+      test_stream_cut_answer_keeps_complete_rows);
   return g_test_run ();
 }
