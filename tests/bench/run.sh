@@ -150,11 +150,21 @@ for n in 1 2 4 8; do
   start=$(date +%s.%N)
   gst-launch-1.0 -q audiotestsrc num-buffers=$((hour_s * 16000 / 1024)) wave=pink-noise volume=0.2 \
       '!' audio/x-raw,rate=16000,channels=1 '!' "${transcriber[@]}" api-endpoint="$url" \
-      max-concurrent-requests=$n "${segment_opt[@]}" '!' fakesink
+      mode=streaming max-concurrent-requests=$n "${segment_opt[@]}" '!' fakesink
   end=$(date +%s.%N)
   emulator_stop
   echo "$n $(elapsed "$start" "$end")" >> "$work/throughput.txt"
 done
+# Whole mode (the default for files): the same hour, uploaded while it is
+# read, then one request covering all of it.
+emulator_start "$work/slow.json" "$work/tp-whole.json"
+start=$(date +%s.%N)
+gst-launch-1.0 -q audiotestsrc num-buffers=$((hour_s * 16000 / 1024)) wave=pink-noise volume=0.2 \
+    '!' audio/x-raw,rate=16000,channels=1 '!' "${transcriber[@]}" api-endpoint="$url" \
+    mode=whole '!' fakesink
+end=$(date +%s.%N)
+emulator_stop
+echo "whole $(elapsed "$start" "$end")" >> "$work/throughput-whole.txt"
 python3 - "$work/throughput.txt" "$hour_s" >> "$results" <<'PY'
 import sys
 walls = dict((int(n), float(t)) for n, t in (l.split() for l in open(sys.argv[1])))
@@ -170,8 +180,15 @@ for n in (1, 2, 4, 8):
     else:
         print(f"Throughput, max-concurrent-requests={n}: speed-up vs 1\t{walls[1] / w:.2f}x ({w:.0f} s)\t-\tinfo")
 per_hour = walls[4] * 3600 / hour
-print(f"1 hour of media at the default (4 in flight)\t{per_hour:.0f} s\t< 240 s\t"
+print(f"1 hour of media, streaming at the default (4 in flight)\t{per_hour:.0f} s\t< 240 s\t"
       f"{'PASS' if per_hour < 240 else 'FAIL'}")
+PY
+python3 - "$work/throughput-whole.txt" "$hour_s" >> "$results" <<'PY'
+import sys
+wall = float(open(sys.argv[1]).read().split()[1])
+per_hour = wall * 3600 / float(sys.argv[2])
+print(f"1 hour of media, whole mode (the default for files: one request)\t{per_hour:.0f} s\t"
+      f"< 240 s\t{'PASS' if per_hour < 240 else 'FAIL'}")
 PY
 
 # --- 4. Live latency, segment-duration 10 s, with and without stream-cues ----
