@@ -107,6 +107,15 @@ constexpr GstClockTime VIDEO_LAG_LIMIT = 5 * GST_SECOND;
  * the cuts. Further ahead, its sampled frames would pile up raw while the
  * audio waits for room among the requests in flight. */
 constexpr GstClockTime VIDEO_LEAD_LIMIT = 5 * GST_SECOND;
+/* Not live: how far the audio may run ahead of a video stream that is
+ * still flowing. Further ahead, its encoded packets pile up in front of the
+ * muxer, which interleaves by time: a whole-mode encoder lives as long as
+ * the input, so that would grow with it. */
+constexpr GstClockTime AUDIO_LEAD_LIMIT = 5 * GST_SECOND;
+/* Video that delivered nothing for this long (wall time) is sparse (a still
+ * picture, a slide deck) or waits on the audio upstream: the audio stops
+ * waiting for it rather than deadlock. */
+constexpr gint64 VIDEO_STALL_US = G_USEC_PER_SEC;
 /* How long the first segment waits for the video pad's caps. */
 constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (5);
 constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
@@ -232,6 +241,8 @@ struct State {
   bool audio_eos = false;
   bool video_eos = false;
   bool video_waiting = false;        /* not live: the video ran ahead of the audio */
+  bool audio_waiting = false;        /* not live: the audio ran ahead of the video */
+  gint64 video_arrival_us = 0;       /* monotonic time of the last video buffer */
   guint64 next_seq = 0;
   guint in_flight = 0;               /* cut but not yet output */
 
@@ -269,6 +280,7 @@ struct Private {
   std::mutex state_lock;
   std::condition_variable cond;      /* any change of `state` */
   std::condition_variable video_cond;  /* the audio moved on (or see cond) */
+  std::condition_variable audio_cond;  /* the video moved on (or see cond) */
   State state;                       /* guarded by state_lock */
 
   OutputState out;                   /* src pad task only */
@@ -687,6 +699,15 @@ input_flow (GstGeminiTranscriber * self, const State & st)
   return ret == GST_FLOW_EOS ? GST_FLOW_OK : ret;
 }
 
+static bool
+audio_far_ahead (GstGeminiTranscriber * self, const State & st, GstClockTime rt)
+{
+  return self->video_sink && st.video_caps && !st.video_eos
+      && GST_CLOCK_TIME_IS_VALID (st.video_position)
+      && rt >= st.video_position + AUDIO_LEAD_LIMIT
+      && g_get_monotonic_time () - st.video_arrival_us < VIDEO_STALL_US;
+}
+
 /* Advances the audio side by one span [rt, rt + dur) with level `rms_db`;
  * `buf` is null for GAP events. */
 static GstFlowReturn
@@ -703,6 +724,16 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
 
   query_upstream_latency (self, st, lk);
   st.ever_audio = true;
+
+  if (!st.live && audio_far_ahead (self, st, rt)) {
+    st.audio_waiting = true;
+    while (!st.flushing && !st.stopping && !st.fatal && audio_far_ahead (self, st, rt))
+      priv->audio_cond.wait_for (lk, SRC_LOOP_GRANULARITY);
+    st.audio_waiting = false;
+    ret = input_flow (self, st);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
 
   if (st.current && (st.caps_changed || st.segmenter.observe (rt, dur, rms_db))) {
     const guint max_concurrent = st.current->settings.max_concurrent;
@@ -855,7 +886,10 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
       st.pending_video.emplace_back (rt, std::move (owned));
   }
   st.video_position = end;
+  st.video_arrival_us = g_get_monotonic_time ();
   dispatch_ready_segments (self, st);
+  if (st.audio_waiting)
+    priv->audio_cond.notify_one ();
   return GST_FLOW_OK;
 }
 
@@ -1803,6 +1837,7 @@ stop_stream (GstGeminiTranscriber * self)
     workers.swap (st.workers);
     self->priv->cond.notify_all ();
     self->priv->video_cond.notify_all ();
+    self->priv->audio_cond.notify_all ();
   }
   for (auto & t : workers)
     t.join ();
@@ -1834,6 +1869,7 @@ start_flush (GstGeminiTranscriber * self)
       g_cancellable_cancel (st.cancellable.get ());
     self->priv->cond.notify_all ();
     self->priv->video_cond.notify_all ();
+    self->priv->audio_cond.notify_all ();
   }
   gst_pad_push_event (self->src, gst_event_new_flush_start ());
   gst_pad_stop_task (self->src);
@@ -1878,6 +1914,7 @@ mark_input_eos (GstGeminiTranscriber * self, bool audio)
     st.video_eos = true;
     st.video_end = st.video_position;
     st.video_position = GST_CLOCK_TIME_NONE;
+    self->priv->audio_cond.notify_all ();
   }
 
   const bool audio_done = st.audio_eos || !gst_pad_is_linked (self->audio_sink);
@@ -1996,9 +2033,13 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
         std::lock_guard < std::mutex > lk (self->priv->state_lock);
         GstClockTime rt = gst_segment_to_running_time (&st.video_segment,
             GST_FORMAT_TIME, ts);
-        if (GST_CLOCK_TIME_IS_VALID (rt))
+        if (GST_CLOCK_TIME_IS_VALID (rt)) {
           st.video_position = rt + (GST_CLOCK_TIME_IS_VALID (dur) ? dur : 0);
+          st.video_arrival_us = g_get_monotonic_time ();
+        }
         dispatch_ready_segments (self, st);
+        if (st.audio_waiting)
+          self->priv->audio_cond.notify_one ();
       }
       break;
     }

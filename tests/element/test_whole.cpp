@@ -4,6 +4,7 @@
  * request in front of windows) names every voice to the end. */
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -384,6 +385,70 @@ GST_START_TEST (test_whole_mode_on_live_input_streams)
 }
 GST_END_TEST;
 
+
+/* Not live, the audio may not run more than a few seconds ahead of a video
+ * stream that is still flowing: in whole mode the encoder lives as long as
+ * the input, and audio packets would pile up in front of its muxer. */
+struct Lead {
+  std::mutex lock;
+  GstClockTime video = GST_CLOCK_TIME_NONE;
+  GstClockTimeDiff max_lead = 0;
+};
+
+static GstPadProbeReturn
+record_video (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto lead = static_cast<Lead *> (data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  std::lock_guard<std::mutex> lk (lead->lock);
+  lead->video = GST_BUFFER_PTS (buf);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+record_audio (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto lead = static_cast<Lead *> (data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  std::lock_guard<std::mutex> lk (lead->lock);
+  if (GST_CLOCK_TIME_IS_VALID (lead->video))
+    lead->max_lead = std::max (lead->max_lead,
+        GST_CLOCK_DIFF (lead->video, GST_BUFFER_PTS (buf)));
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST (test_whole_audio_waits_for_slow_video)
+{
+  Emulator emu (interview_script (interview_lines ()));
+  gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=1200 samplesperbuffer=1600 "
+      "wave=ticks ! audio/x-raw,rate=16000,channels=1 ! t.audio_sink "
+      "videotestsrc num-buffers=1200 ! video/x-raw,width=160,height=120,framerate=10/1 ! "
+      "identity sleep-time=2000 ! t.video_sink "
+      "geminitranscriber name=t api-key=test-key api-endpoint=%s mode=whole ! "
+      "fakesink sync=false", emu.url ().c_str ());
+  GstElement *pipeline = gst_parse_launch (desc, nullptr);
+  g_free (desc);
+  GstElement *t = gst_bin_get_by_name (GST_BIN (pipeline), "t");
+  Lead lead;
+  GstPad *audio = gst_element_get_static_pad (t, "audio_sink");
+  GstPad *video = gst_element_get_static_pad (t, "video_sink");
+  fail_unless (audio != nullptr && video != nullptr);
+  gst_pad_add_probe (audio, GST_PAD_PROBE_TYPE_BUFFER, record_audio, &lead, nullptr);
+  gst_pad_add_probe (video, GST_PAD_PROBE_TYPE_BUFFER, record_video, &lead, nullptr);
+  gst_object_unref (audio);
+  gst_object_unref (video);
+  gst_object_unref (t);
+
+  Run run;
+  std::string error = run_to_eos (pipeline, 120, &run.messages);
+  fail_unless (error.empty (), "%s", error.c_str ());
+  gst_object_unref (pipeline);
+  /* The limit is 5 s; a buffer is checked before it waits. */
+  fail_unless (lead.max_lead <= (GstClockTimeDiff) (6 * GST_SECOND),
+      "the audio ran %.1f s ahead of the video", (double) lead.max_lead / GST_SECOND);
+}
+GST_END_TEST;
+
 static Suite *
 geminitranscriber_whole_suite (void)
 {
@@ -396,6 +461,7 @@ geminitranscriber_whole_suite (void)
   tcase_add_test (tc, test_whole_file_cache_failure_falls_back);
   tcase_add_test (tc, test_whole_file_stop_mid_stream);
   tcase_add_test (tc, test_whole_mode_on_live_input_streams);
+  tcase_add_test (tc, test_whole_audio_waits_for_slow_video);
   return s;
 }
 
