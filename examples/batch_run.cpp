@@ -89,6 +89,10 @@ struct InputState {
   std::string file_name, file_uri, file_expires;
   std::vector<WindowState> windows;
   std::vector<std::string> written;
+  /* The output being written, and what stood at its path before: a kill
+   * between the (atomic) write and the state saying so leaves a new file
+   * there, which a rerun must not write again. */
+  std::string writing, writing_prior;
   std::string job;
 };
 
@@ -157,6 +161,18 @@ write_atomically (const std::string &path, const std::string &text, std::string 
   return true;
 }
 
+/* What stands at `path`: "" when nothing, else its inode and change time;
+ * a rename over it changes both. */
+std::string
+file_identity (const std::string &path)
+{
+  GStatBuf st;
+  if (g_stat (path.c_str (), &st) != 0)
+    return {};
+  return std::to_string (st.st_ino) + ":" + std::to_string (st.st_ctim.tv_sec) + "."
+      + std::to_string (st.st_ctim.tv_nsec);
+}
+
 /* Callers hold state.lock. */
 void
 save_state (State &s)
@@ -188,6 +204,8 @@ save_state (State &s)
     }
     json_object_set_array_member (o, "windows", windows);
     json_object_set_member (o, "written", string_array (in.written));
+    json_object_set_string_member (o, "writing", in.writing.c_str ());
+    json_object_set_string_member (o, "writing_prior", in.writing_prior.c_str ());
     json_object_set_string_member (o, "job", in.job.c_str ());
     json_array_add_object_element (inputs, o);
   }
@@ -252,6 +270,8 @@ load_state (State &s, std::string &error)
             (GstClockTime) json_object_get_int_member (wo, "duration_ns") });
     }
     in.written = strings_of (o, "written");
+    in.writing = str (o, "writing");
+    in.writing_prior = str (o, "writing_prior");
     in.job = str (o, "job");
     s.inputs.push_back (std::move (in));
   }
@@ -1032,6 +1052,20 @@ Run::write_all ()
       if (std::find (in->written.begin (), in->written.end (), path) != in->written.end () &&
           g_file_test (path.c_str (), G_FILE_TEST_EXISTS))
         continue;
+      const std::string identity = file_identity (path);
+      if (in->writing == path && !identity.empty () && identity != in->writing_prior) {
+        std::lock_guard<std::mutex> lk (state.lock);
+        in->written.push_back (path);
+        in->writing.clear ();
+        save_state (state);
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lk (state.lock);
+        in->writing = path;
+        in->writing_prior = identity;
+        save_state (state);
+      }
       const auto format = format_for_path (path);
       std::string error;
       if (is_video_format (*format)) {
@@ -1047,6 +1081,7 @@ Run::write_all ()
       }
       std::lock_guard<std::mutex> lk (state.lock);
       in->written.push_back (path);
+      in->writing.clear ();
       save_state (state);
     }
     std::lock_guard<std::mutex> lk (state.lock);
