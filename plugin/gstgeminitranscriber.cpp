@@ -2367,7 +2367,7 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "from the next segment", DEFAULT_MODEL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
       g_param_spec_uint ("segment-duration", "Segment duration",
-          "Milliseconds of media per request, cut at a quiet point within a "
+          "Streaming mode: milliseconds of media per request, cut at a quiet point within a "
           "few seconds of it; 0 = automatic (120000 for files, 10000 for live "
           "sources)", 0, 3600000, DEFAULT_SEGMENT_DURATION, rw_playing));
   g_object_class_install_property (gobject_class, PROP_FPS,
