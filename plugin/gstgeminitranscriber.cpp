@@ -1050,7 +1050,13 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   }
   out.media_bytes = encoded->size;
   seg.upload->finish ();
+  /* A flush or stop must not wait for the upload's tail to go out. */
+  const gulong cancel_id = g_cancellable_connect (cancellable,
+      G_CALLBACK (+[](GCancellable *, gpointer upload) {
+          static_cast<gemini::UploadStream *> (upload)->cancel ();
+        }), seg.upload.get (), nullptr);
   auto file = seg.upload->wait ();
+  g_cancellable_disconnect (cancellable, cancel_id);
   seg.upload.reset ();
   std::string uploaded_name;
   if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))

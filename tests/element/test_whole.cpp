@@ -449,6 +449,39 @@ GST_START_TEST (test_whole_audio_waits_for_slow_video)
 }
 GST_END_TEST;
 
+
+/* Stopped while the upload's last chunk is on its way (the service is
+ * slow to take it): the stop cancels it instead of waiting for it. */
+GST_START_TEST (test_whole_file_stop_during_upload_tail)
+{
+  Emulator emu (panel_script (panel_lines (),
+          R"("faults": [{"match": "upload_chunk", "type": "delay", "ms": 30000}])"));
+  gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=200 samplesperbuffer=1600 "
+      "wave=ticks ! audio/x-raw,rate=16000,channels=1 ! "
+      "geminitranscriber api-key=test-key api-endpoint=%s mode=whole ! "
+      "fakesink sync=false", emu.url ().c_str ());
+  GstElement *pipeline = gst_parse_launch (desc, nullptr);
+  g_free (desc);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* 20 s of audio encode in well under a second: wait for the chunk. */
+  for (int i = 0; i < 100; i++) {
+    GPtr<JsonNode> log = emu.log ();
+    if (!log_entries (log.get (), "upload_chunk").empty ())
+      break;
+    g_usleep (50 * 1000);
+  }
+  const gint64 t0 = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  const gint64 took = g_get_monotonic_time () - t0;
+  gst_object_unref (pipeline);
+  fail_unless (took < 5 * G_USEC_PER_SEC, "the stop took %.1f s", took / 1e6);
+  GPtr<JsonNode> log = emu.log ();
+  fail_unless_equals_int (log_entries (log.get (), "upload_chunk").size (), 1);
+  fail_unless_equals_int (log_entries (log.get (), "generate").size (), 0);
+}
+GST_END_TEST;
+
 static Suite *
 geminitranscriber_whole_suite (void)
 {
@@ -460,6 +493,7 @@ geminitranscriber_whole_suite (void)
   tcase_add_test (tc, test_whole_file_windows_share_a_cache);
   tcase_add_test (tc, test_whole_file_cache_failure_falls_back);
   tcase_add_test (tc, test_whole_file_stop_mid_stream);
+  tcase_add_test (tc, test_whole_file_stop_during_upload_tail);
   tcase_add_test (tc, test_whole_mode_on_live_input_streams);
   tcase_add_test (tc, test_whole_audio_waits_for_slow_video);
   return s;
