@@ -267,7 +267,6 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
 
   if (result.windows.size () == 1) {
     result.clip = transcribe_clip (client, clip_request (job, {}, std::nullopt, {}), cancellable);
-    result.requests = result.clip.requests;
     return result;
   }
 
@@ -296,7 +295,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
   speakers.prompt.speakers_only = true;
   ClipResult table = transcribe_clip (client, speakers, cancellable);
   result.speakers_request = true;
-  result.requests += table.requests;
+  result.clip.requests += table.requests;
   add_usage (result.clip.usage, table.usage);
   if (table.fatal) {
     result.clip.fatal = table.fatal;
@@ -335,7 +334,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
   guint ok = 0;
   for (size_t k = 0; k < parts.size (); k++) {
     ClipResult &p = parts[k];
-    result.requests += p.requests;
+    result.clip.requests += p.requests;
     add_usage (result.clip.usage, p.usage);
     if (p.fatal && !result.clip.fatal)
       result.clip.fatal = p.fatal;
@@ -360,7 +359,6 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
     }
     transcripts.push_back (std::move (p.transcript));
   }
-  result.clip.requests = result.requests;
   if (ok == 0)
     return result;
 

@@ -94,12 +94,12 @@ struct WholeFileJob {
 };
 
 struct WholeFileResult {
-  ClipResult clip;                   /* stitched; times relative to the file */
+  ClipResult clip;                   /* stitched, times relative to the file; every
+                                      * request counted in clip.requests */
   std::vector<Window> windows;
   bool speakers_request = false;
   std::string cache;                 /* the cachedContents entry used, if any */
   std::string cache_error;           /* why none could be made */
-  guint requests = 0;
 };
 
 WholeFileResult transcribe_whole_file (Client &client, const WholeFileJob &job,
