@@ -754,7 +754,10 @@ struct Upload {
   std::string upload_url;
   gsize chunk_size = DEFAULT_GRANULARITY;
   gsize offset = 0;                         /* bytes the service acknowledged */
-  std::string pending;                      /* the bytes from `offset` on */
+  /* The bytes from `offset` on: the chunk in flight (taken out of
+   * `pending`, so a streamed upload holds each byte once), then the rest. */
+  GPtr<GBytes> chunk;
+  std::string pending;
   bool finished = false;                    /* the writer has written everything */
   bool in_flight = false;
   bool completed = false;                   /* `done` was called */
@@ -774,6 +777,7 @@ complete_upload (const std::shared_ptr<Upload> &up, Result<FileInfo> result)
     return;
   up->completed = true;
   up->in_flight = false;
+  up->chunk.reset ();
   up->pending.clear ();
   up->done (std::move (result));
 }
@@ -900,7 +904,14 @@ query_answered (std::shared_ptr<Upload> up, Result<HttpReply> reply)
     return;
   }
 
-  /* Only the unacknowledged bytes are still here to resend. */
+  /* Only the unacknowledged bytes are still here to resend; the chunk is
+   * cut again from what the service holds. */
+  if (up->chunk) {
+    gsize size = 0;
+    auto data = static_cast<const char *> (g_bytes_get_data (up->chunk.get (), &size));
+    up->pending.insert (0, data, size);
+    up->chunk.reset ();
+  }
   const gsize held = up->offset + up->pending.size ();
   const char *received = reply->header ("X-Goog-Upload-Size-Received");
   guint64 n = 0;
@@ -972,7 +983,7 @@ chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<Http
   }
 
   if (g_ascii_strcasecmp (status, "active") == 0 && !last) {
-    up->pending.erase (0, length);
+    up->chunk.reset ();
     up->offset += length;
     up->failures = 0;
     pump_upload (std::move (up));
@@ -986,13 +997,22 @@ chunk_answered (std::shared_ptr<Upload> up, gsize length, bool last, Result<Http
 void
 send_chunk (std::shared_ptr<Upload> up, GstClockTime delay)
 {
-  const gsize length = std::min (up->chunk_size, up->pending.size ());
-  const bool last = up->finished && length == up->pending.size ();
+  if (!up->chunk) {
+    const gsize length = std::min (up->chunk_size, up->pending.size ());
+    up->chunk.reset (g_bytes_new (up->pending.data (), length));
+    up->pending.erase (0, length);
+    /* A streamed upload's buffer peaks at about a chunk: give that back
+     * rather than keep it for the rest of the input. */
+    if (up->pending.capacity () > 2 * up->pending.size () + up->chunk_size / 4)
+      up->pending.shrink_to_fit ();
+  }
+  const gsize length = g_bytes_get_size (up->chunk.get ());
+  const bool last = up->finished && up->pending.empty ();
 
   CallSpec spec;
   spec.method = "POST";
   spec.url = up->upload_url;
-  spec.body.reset (g_bytes_new (up->pending.data (), length));
+  spec.body.reset (g_bytes_ref (up->chunk.get ()));
   spec.headers = {
     {"X-Goog-Upload-Command", last ? "upload, finalize" : "upload"},
     {"X-Goog-Upload-Offset", std::to_string (up->offset)},

@@ -39,6 +39,7 @@
 #include <gst/video/video.h>
 
 #include "debug.h"
+#include "frame_scaler.h"
 
 GEMINI_DEBUG_CATEGORY (gemini_encoder_debug, "geminiencoder",
     "Gemini segment encoder");
@@ -88,23 +89,6 @@ constexpr gint kVp8CpuUsed = 16;
 struct ObjectUnref {
   void operator() (gpointer p) const noexcept { g_object_unref (p); }
 };
-
-/* Picture size for the model: square pixels, long side <= max_side, even
- * dimensions, never larger than the input's display size. */
-void
-scaled_size (const GstVideoInfo &info, guint max_side, gint *width, gint *height)
-{
-  double dw = GST_VIDEO_INFO_WIDTH (&info);
-  double dh = GST_VIDEO_INFO_HEIGHT (&info);
-  const gint par_n = GST_VIDEO_INFO_PAR_N (&info);
-  const gint par_d = GST_VIDEO_INFO_PAR_D (&info);
-  if (par_n > 0 && par_d > 0)
-    dw = dw * par_n / par_d;
-
-  const double factor = std::min (1.0, double (max_side) / std::max (dw, dh));
-  *width = std::max (2, gint (std::floor (dw * factor)) & ~1);
-  *height = std::max (2, gint (std::floor (dh * factor)) & ~1);
-}
 
 guint
 default_video_bitrate (gint width, gint height, double fps)
@@ -210,6 +194,7 @@ struct SegmentEncoder::Impl {
   /* Protected by lock. */
   std::string error_text;
   GPtr<GstBuffer> last_video;
+  GPtr<GstCaps> video_caps;           /* of the frames the video appsrc takes now */
   bool video_pushed = false;
   bool audio_pushed = false;
 
@@ -217,7 +202,7 @@ struct SegmentEncoder::Impl {
 
   bool build_video (GstCaps *caps);
   bool build_audio (GstCaps *caps);
-  bool push (GstElement *src, GstBuffer *buf);
+  bool push (GstElement *src, GstBuffer *buf, GstCaps *new_caps = nullptr);
   void fill_slots (GstBuffer *last, GstClockTime end);
   void drop_track (GstElement *queue);
   void stop ();
@@ -342,6 +327,7 @@ SegmentEncoder::Impl::build_video (GstCaps *caps)
 
   auto bin = GST_BIN (pipeline.get ());
   video_src = make_appsrc (bin, caps, kQueuedFrames * GST_VIDEO_INFO_SIZE (&info));
+  video_caps = ref_ptr (caps);
   GstElement *rate = make (bin, "videorate");
   GstElement *rate_filter = make_capsfilter (bin, gst_caps_new_simple ("video/x-raw",
           "framerate", GST_TYPE_FRACTION, fps_n, fps_d, nullptr));
@@ -407,13 +393,20 @@ SegmentEncoder::Impl::build_audio (GstCaps *caps)
 }
 
 bool
-SegmentEncoder::Impl::push (GstElement *src, GstBuffer *buf)
+SegmentEncoder::Impl::push (GstElement *src, GstBuffer *buf, GstCaps *new_caps)
 {
   if (failed || stopped)
     return false;
 
-  /* appsrc takes over the reference it is given; the caller keeps its own. */
-  const GstFlowReturn ret = gst_app_src_push_buffer (GST_APP_SRC (src), gst_buffer_ref (buf));
+  GstFlowReturn ret;
+  if (new_caps != nullptr) {
+    /* A sample's caps replace appsrc's, ahead of its buffer. */
+    GPtr<GstSample> sample (gst_sample_new (buf, new_caps, nullptr, nullptr));
+    ret = gst_app_src_push_sample (GST_APP_SRC (src), sample.get ());
+  } else {
+    /* appsrc takes over the reference it is given; the caller keeps its own. */
+    ret = gst_app_src_push_buffer (GST_APP_SRC (src), gst_buffer_ref (buf));
+  }
   if (ret != GST_FLOW_OK) {
     GST_DEBUG ("push into %s: %s", GST_ELEMENT_NAME (src), gst_flow_get_name (ret));
     return false;
@@ -550,18 +543,23 @@ SegmentEncoder::push_audio (GstBuffer *buf)
 }
 
 bool
-SegmentEncoder::push_video (GstBuffer *buf)
+SegmentEncoder::push_video (GstBuffer *buf, GstCaps *caps)
 {
   Impl &d = *impl_;
   if (d.video_src == nullptr)
     return false;
+  GstCaps *new_caps = nullptr;
   {
     std::lock_guard<std::mutex> lk (d.lock);
     d.video_pushed = true;
     if (GST_BUFFER_PTS_IS_VALID (buf))
       d.last_video = ref_ptr (buf);
+    if (caps != nullptr && !gst_caps_is_equal (caps, d.video_caps.get ())) {
+      d.video_caps = ref_ptr (caps);
+      new_caps = caps;
+    }
   }
-  return d.push (d.video_src, buf);
+  return d.push (d.video_src, buf, new_caps);
 }
 
 Result<EncodedSegment> SegmentEncoder::finish (GstClockTime duration)

@@ -62,7 +62,10 @@ public:
    * block while the encoder catches up (bounded queue), which is the
    * backpressure a non-live pipeline wants. False once the encoder failed. */
   bool push_audio (GstBuffer *buf);
-  bool push_video (GstBuffer *buf);
+  /* `caps` describe the frame when they differ from the caps the encoder
+   * was created with (frames already scaled, a size changed between
+   * segments); null means the same. */
+  bool push_video (GstBuffer *buf, GstCaps *caps = nullptr);
 
   /* Ends the segment at `duration` and returns the file. */
   Result<EncodedSegment> finish (GstClockTime duration);

@@ -49,7 +49,7 @@
 #include <thread>
 #include <vector>
 
-#ifdef HAVE_MALLOC_TRIM
+#if defined (HAVE_MALLOC_TRIM) || defined (HAVE_M_MMAP_THRESHOLD)
 #include <malloc.h>
 #endif
 
@@ -63,6 +63,7 @@
 #include "glib_ptr.h"
 #include "gstgeminimeta.h"
 #include "prompt.h"
+#include "frame_scaler.h"
 #include "segment_encoder.h"
 #include "segmenter.h"
 #include "speaker_registry.h"
@@ -198,6 +199,13 @@ struct Outcome {
   guint windows = 0;
 };
 
+/* A video frame kept at the sampling rate, already at the size it is sent. */
+struct SampledFrame {
+  GstClockTime rt;
+  GPtr<GstBuffer> frame;
+  GPtr<GstCaps> caps;
+};
+
 struct State {
   std::unique_ptr<gemini::Client> client;
   GPtr<GCancellable> cancellable;
@@ -232,7 +240,8 @@ struct State {
   std::optional<Segment> current;
   std::deque<Segment> closing;       /* cut, waiting for video to pass their end */
   std::deque<Segment> jobs;          /* ready, waiting for a worker */
-  std::deque<std::pair<GstClockTime, GPtr<GstBuffer>>> pending_video;
+  std::deque<SampledFrame> pending_video;
+  std::unique_ptr<gemini::FrameScaler> scaler;   /* for video_caps */
   GstClockTime audio_position = GST_CLOCK_TIME_NONE;
   GstClockTime video_position = GST_CLOCK_TIME_NONE;
   GstClockTime video_end = GST_CLOCK_TIME_NONE;   /* set at video EOS */
@@ -333,9 +342,15 @@ static GstStaticPadTemplate audio_sink_template =
 GST_STATIC_PAD_TEMPLATE ("audio_sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("audio/x-raw, layout = (string) interleaved"));
 
+/* Any raw video, 8-bit 4:2:0 first (one structure each: caps keep the
+ * order of structures, not of the values in a list). The pictures become
+ * I420, and an upstream that can make several formats makes the first one
+ * it shares with us: videotestsrc would otherwise make 64-bit ABGR, 16 MB
+ * per 1080p frame. See gst_gemini_transcriber_video_query. */
 static GstStaticPadTemplate video_sink_template =
 GST_STATIC_PAD_TEMPLATE ("video_sink", GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS ("video/x-raw"));
+    GST_STATIC_CAPS ("video/x-raw, format = (string) I420; "
+        "video/x-raw, format = (string) NV12; video/x-raw"));
 
 /* utf8 first: it is what muxers and subtitle encoders render faithfully;
  * downstream that only takes markup (or a capsfilter) gets coloured labels. */
@@ -503,6 +518,28 @@ settings_snapshot (GstGeminiTranscriber * self)
   return self->priv->settings;
 }
 
+/* Shrinks a frame to the size it is sent as soon as it is sampled: what
+ * then waits for an encoder, or for the cut, is a sixth of a 1080p frame,
+ * and the full frame goes back to its producer at once. Caps the scaler
+ * cannot handle reach the encoder as they are; it scales them itself. */
+static gemini::FrameScaler *
+frame_scaler (State & st, guint max_side)
+{
+  if (!st.scaler || !st.scaler->matches (st.video_caps.get (), max_side))
+    st.scaler = gemini::FrameScaler::create (st.video_caps.get (), max_side);
+  return st.scaler.get ();
+}
+
+static SampledFrame
+sample_frame (State & st, GstClockTime rt, GPtr<GstBuffer> frame, guint max_side)
+{
+  if (gemini::FrameScaler *scaler = frame_scaler (st, max_side)) {
+    if (GPtr<GstBuffer> small = scaler->scale (frame.get ()))
+      return {rt, std::move (small), gemini::ref_ptr (scaler->caps ())};
+  }
+  return {rt, std::move (frame), gemini::ref_ptr (st.video_caps.get ())};
+}
+
 /* auto: the whole input for a file, segments for a live source (whose
  * viewers cannot wait for the end). Vertex AI has no Files API to upload to. */
 static bool
@@ -544,7 +581,11 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   /* Video that ran ahead and ended still has frames for this segment. */
   const bool video_left = !st.video_eos || (GST_CLOCK_TIME_IS_VALID (st.video_end)
       && st.video_end > start);
-  GstCaps *vcaps = video_left ? st.video_caps.get () : nullptr;
+  GstCaps *vcaps = nullptr;
+  if (video_left && st.video_caps) {
+    gemini::FrameScaler *scaler = frame_scaler (st, es.max_side);
+    vcaps = scaler ? scaler->caps () : st.video_caps.get ();
+  }
 
   std::unique_ptr<gemini::UploadStream> upload;
   gemini::Result<std::unique_ptr<gemini::SegmentEncoder>> enc =
@@ -601,17 +642,23 @@ close_segment (GstGeminiTranscriber * self, State & st, GstClockTime end)
   st.closing.push_back (std::move (seg));
 }
 
-/* Sends a sampled video frame to the segment that covers `rt`, or keeps it
+/* Sends a sampled video frame to the segment that covers it, or keeps it
  * while the audio has not yet decided where the current segment ends. */
 static bool
-route_video_frame (State & st, GstClockTime rt, GstBuffer * buf,
-    bool video_driven)
+route_video_frame (State & st, SampledFrame & f, bool video_driven)
 {
-  auto feed = [rt, buf] (Segment & seg) {
+  const GstClockTime rt = f.rt;
+  auto feed = [&f] (Segment & seg) {
     if (seg.has_video) {
-      seg.encoder->push_video (retimed_buffer (buf, rt - seg.start).get ());
+      /* Nobody else holds a scaled frame: retiming it copies nothing. */
+      GstBuffer *frame = gst_buffer_make_writable (f.frame.release ());
+      GST_BUFFER_PTS (frame) = f.rt - seg.start;
+      GST_BUFFER_DTS (frame) = GST_CLOCK_TIME_NONE;
+      f.frame.reset (frame);
+      seg.encoder->push_video (frame, f.caps.get ());
       seg.fed = true;
     }
+    f.frame.reset ();
   };
   for (auto & seg : st.closing) {
     if (rt >= seg.start && rt < seg.end) {
@@ -639,10 +686,10 @@ static void
 drain_pending_video (State & st, bool video_driven)
 {
   while (!st.pending_video.empty ()) {
-    auto &[rt, buf] = st.pending_video.front ();
-    if (!route_video_frame (st, rt, buf.get (), video_driven)) {
+    SampledFrame & f = st.pending_video.front ();
+    if (!route_video_frame (st, f, video_driven)) {
       /* Frames older than every open segment belong nowhere. */
-      if (st.current && rt < st.current->start) {
+      if (st.current && f.rt < st.current->start) {
         st.pending_video.pop_front ();
         continue;
       }
@@ -863,7 +910,7 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
     /* Frames held while it was not yet known that no audio would come
      * start the first segment, so cuts do not depend on thread timing. */
     const GstClockTime start = st.pending_video.empty ()? rt :
-        std::min (rt, st.pending_video.front ().first);
+        std::min (rt, st.pending_video.front ().rt);
     if (!st.current && !open_segment (self, st, start, lk))
       return GST_FLOW_ERROR;
     drain_pending_video (st, true);
@@ -879,11 +926,14 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
   if (rt >= st.next_video_sample || end > st.next_video_sample) {
     st.next_video_sample = (std::max (rt, st.next_video_sample) / period + 1) *
         period;
-    const bool routed = route_video_frame (st, rt, buf, video_driven);
+    const guint max_side = st.current ? st.current->settings.max_video_side :
+        settings_snapshot (self).max_video_side;
+    SampledFrame f = sample_frame (st, rt, std::move (owned), max_side);
+    const bool routed = route_video_frame (st, f, video_driven);
     GST_LOG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " %s", GST_TIME_ARGS (rt),
         routed ? "sent" : "held until the cut is known");
     if (!routed)
-      st.pending_video.emplace_back (rt, std::move (owned));
+      st.pending_video.push_back (std::move (f));
   }
   st.video_position = end;
   st.video_arrival_us = g_get_monotonic_time ();
@@ -1163,16 +1213,35 @@ publish_streamed_rows (GstGeminiTranscriber * self, guint64 seq, guint64 epoch,
 }
 
 /* Each segment's encoder is a pipeline with threads of its own, so glibc
- * gives its allocations (raw frames, codec state) to many malloc arenas;
- * the freed pages stayed in them, and over a long stream RSS crept up
- * from 100 to 260 MB. Trimming after each segment stops that growth. */
+ * gives its allocations (codec state, packets) to many malloc arenas; the
+ * pages freed in them stay in the process until trimmed. AddressSanitizer
+ * replaces malloc: glibc's trim would walk arenas it never set up, and
+ * crash. */
 static void
 release_freed_memory ()
 {
-  /* AddressSanitizer replaces malloc: glibc's trim would walk arenas it
-   * never set up, and crash. */
 #if defined (HAVE_MALLOC_TRIM) && !defined (__SANITIZE_ADDRESS__)
   malloc_trim (0);
+#endif
+}
+
+/* glibc raises its mmap threshold to the largest block freed so far (up to
+ * 32 MB). A streaming segment's encoder holds an 8 MB VP8 block, so after
+ * the first segment every codec buffer under 8 MB went to the fragmenting
+ * arenas instead of a mapping of its own, and RSS grew by about 7 MB per
+ * segment: 152 MB after 30 minutes of 1080p, 65 MB with the threshold
+ * fixed at glibc's initial 128 KiB. The setting is process-wide, so it is
+ * made only in a process that runs the element, and not at all when the
+ * user chose a threshold (MALLOC_MMAP_THRESHOLD_). See docs/performance.md. */
+static void
+keep_large_blocks_mapped ()
+{
+#if defined (HAVE_M_MMAP_THRESHOLD) && !defined (__SANITIZE_ADDRESS__)
+  static std::once_flag once;
+  std::call_once (once, [] {
+        if (g_getenv ("MALLOC_MMAP_THRESHOLD_") == nullptr)
+          mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+      });
 #endif
 }
 
@@ -1802,6 +1871,7 @@ reset_output (OutputState & out)
 static bool
 start_stream (GstGeminiTranscriber * self)
 {
+  keep_large_blocks_mapped ();
   Settings s = settings_snapshot (self);
   gemini::ClientConfig cfg = client_config_from_settings (s);
   if (!cfg.has_credentials ()) {
@@ -1859,6 +1929,7 @@ stop_stream (GstGeminiTranscriber * self)
   st.audio_info_valid = false;
   st.audio_caps.reset ();
   st.video_caps.reset ();
+  st.scaler.reset ();
   st.upstream_stream_id.clear ();
   st.have_group_id = false;
   st.known_speakers.clear ();
@@ -2072,6 +2143,23 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
   return TRUE;
 }
 
+/* The default answer orders the caps as the caller's filter does, which
+ * would let upstream's first choice win over the template's order. */
+static gboolean
+gst_gemini_transcriber_video_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
+    return gst_pad_query_default (pad, parent, query);
+  GstCaps *filter;
+  gst_query_parse_caps (query, &filter);
+  GPtr<GstCaps> ours (gst_pad_get_pad_template_caps (pad));
+  GPtr<GstCaps> result (filter ? gst_caps_intersect_full (ours.get (), filter,
+          GST_CAPS_INTERSECT_FIRST) : gst_caps_ref (ours.get ()));
+  gst_query_set_caps_result (query, result.get ());
+  return TRUE;
+}
+
 static gboolean
 gst_gemini_transcriber_src_query (GstPad * pad, GstObject * parent,
     GstQuery * query)
@@ -2190,6 +2278,8 @@ gst_gemini_transcriber_request_new_pad (GstElement * element,
       GST_DEBUG_FUNCPTR (gst_gemini_transcriber_video_chain));
   gst_pad_set_event_function (pad,
       GST_DEBUG_FUNCPTR (gst_gemini_transcriber_sink_event));
+  gst_pad_set_query_function (pad,
+      GST_DEBUG_FUNCPTR (gst_gemini_transcriber_video_query));
   gst_pad_set_active (pad, TRUE);
   gst_element_add_pad (element, pad);
   return pad;

@@ -341,6 +341,81 @@ GST_START_TEST (test_textoverlay_burn_in_does_not_stall)
 }
 GST_END_TEST;
 
+/* Upstream that can make several formats makes 8-bit 4:2:0 for us, even
+ * when its own first choice is another (videotestsrc's is 64-bit ABGR, 16 MB
+ * per 1080p frame); any raw format is still accepted. */
+GST_START_TEST (test_video_sink_prefers_i420)
+{
+  GstElement *t = gst_element_factory_make ("geminitranscriber", nullptr);
+  fail_unless (t != nullptr);
+  GstPad *pad = gst_element_request_pad_simple (t, "video_sink");
+  fail_unless (pad != nullptr);
+
+  GPtr<GstCaps> upstream (gst_caps_from_string ("video/x-raw, format = (string) "
+          "{ ABGR64_LE, AYUV64, Y444, RGB, NV12, I420 }, width = 1920, height = 1080, "
+          "framerate = 30/1"));
+  GstCaps *caps = gst_caps_fixate (gst_pad_query_caps (pad, upstream.get ()));
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "format"), "I420");
+  gst_caps_unref (caps);
+
+  GPtr<GstCaps> rgb (gst_caps_from_string ("video/x-raw, format = (string) RGB, "
+          "width = 320, height = 240, framerate = 30/1"));
+  fail_unless (gst_pad_query_accept_caps (pad, rgb.get ()));
+
+  gst_element_release_request_pad (t, pad);
+  gst_object_unref (pad);
+  gst_object_unref (t);
+}
+GST_END_TEST;
+
+static GstPadProbeReturn
+shrink_pictures_at_5s (GstPad *, GstPadProbeInfo * info, gpointer element)
+{
+  if (GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)) < 5 * GST_SECOND)
+    return GST_PAD_PROBE_OK;
+  g_object_set (element, "max-video-side", 320, NULL);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Frames are scaled when they are sampled, at the size of the segment
+ * open then; a max-video-side changed mid-stream applies from the next
+ * segment on, and frames already scaled to the old size still make a
+ * valid file of one size. */
+GST_START_TEST (test_max_video_side_changed_mid_stream)
+{
+  Emulator emu (interview_script (interview_lines ()));
+  GstElement *pipeline = interview_pipeline (emu, "fakesink sync=false",
+      "max-video-side=640");
+  GstElement *t = gst_bin_get_by_name (GST_BIN (pipeline), "t");
+  GstPad *video = gst_element_get_static_pad (t, "video_sink");
+  gst_pad_add_probe (video, GST_PAD_PROBE_TYPE_BUFFER, shrink_pictures_at_5s, t, nullptr);
+  gst_object_unref (video);
+
+  std::string error = run_to_eos (pipeline, TIMEOUT_S, nullptr);
+  fail_unless (error.empty (), "%s", error.c_str ());
+
+  GPtr<JsonNode> log = emu.log ();
+  auto requests = generate_requests (log.get ());
+  fail_unless (requests.size () >= 3, "only %zu requests", requests.size ());
+  std::vector<gint64> widths;
+  for (JsonObject *r : requests) {
+    JsonObject *m = json_array_get_object_element (json_object_get_array_member (r, "media"), 0);
+    fail_unless (json_object_get_boolean_member (m, "decodable"));
+    const gint64 w = json_object_get_int_member (m, "width");
+    const gint64 h = json_object_get_int_member (m, "height");
+    fail_unless ((w == 640 && h == 360) || (w == 320 && h == 180), "%" G_GINT64_FORMAT
+        "x%" G_GINT64_FORMAT, w, h);
+    widths.push_back (w);
+  }
+  fail_unless_equals_int (widths.front (), 640);
+  fail_unless_equals_int (widths.back (), 320);
+
+  gst_object_unref (t);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 static Suite *
 geminitranscriber_pipelines_suite (void)
 {
@@ -354,6 +429,8 @@ geminitranscriber_pipelines_suite (void)
   tcase_add_test (tc, test_matroska_subtitle_track);
   tcase_add_test (tc, test_mp4_subtitle_track);
   tcase_add_test (tc, test_textoverlay_burn_in_does_not_stall);
+  tcase_add_test (tc, test_video_sink_prefers_i420);
+  tcase_add_test (tc, test_max_video_side_changed_mid_stream);
   return s;
 }
 

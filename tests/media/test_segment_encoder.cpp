@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
+#include "frame_scaler.h"
 #include "segment_encoder.h"
 
 using gemini::EncodedSegment;
@@ -326,6 +327,41 @@ test_single_frame_fills_the_segment ()
   g_assert_cmpuint (d.last_frame_pts, ==, 4 * GST_SECOND);
 }
 
+/* The element scales frames when it samples them, with caps of their own;
+ * a max-video-side changed mid-segment gives frames of another size, which
+ * the encoder brings back to the segment's picture size. */
+void
+test_prescaled_frames_of_two_sizes_keep_the_segment_size ()
+{
+  Source src (video_source (1280, 720, 4 * GST_SECOND, "ball"));
+  GPtr<GstCaps> input = src.caps ();
+  auto at_640 = gemini::FrameScaler::create (input.get (), 640);
+  auto at_320 = gemini::FrameScaler::create (input.get (), 320);
+  g_assert_nonnull (at_640);
+  g_assert_nonnull (at_320);
+
+  EncoderSettings settings;
+  settings.max_side = 640;
+  auto created = SegmentEncoder::create (settings, nullptr, at_640->caps ());
+  g_assert_true (created.ok ());
+  SegmentEncoder &enc = *created.value ();
+  guint n = 0;
+  while (GPtr<GstSample> s = src.pull ()) {
+    GstBuffer *frame = gst_sample_get_buffer (s.get ());
+    if (n++ % 30 != 0)
+      continue;
+    gemini::FrameScaler &scaler = GST_BUFFER_PTS (frame) < 2 * GST_SECOND ? *at_640 : *at_320;
+    GPtr<GstBuffer> small = scaler.scale (frame);
+    g_assert_true (enc.push_video (small.get (), scaler.caps ()));
+  }
+  auto finished = enc.finish (4 * GST_SECOND);
+  g_assert_true (finished.ok ());
+  Decoded d = decode (finished.value ());
+  g_assert_cmpint (d.width, ==, 640);
+  g_assert_cmpint (d.height, ==, 360);
+  g_assert_cmpuint (d.video_frames, ==, 4);
+}
+
 void
 test_cancel_mid_segment_unblocks_and_releases_buffers ()
 {
@@ -465,6 +501,8 @@ main (int argc, char **argv)
   g_test_add_func ("/encoder/small-input-not-upscaled", test_small_input_is_not_upscaled);
   g_test_add_func ("/encoder/single-frame-fills-the-segment",
       test_single_frame_fills_the_segment);
+  g_test_add_func ("/encoder/prescaled-frames-of-two-sizes-keep-the-segment-size",
+      test_prescaled_frames_of_two_sizes_keep_the_segment_size);
   g_test_add_func ("/encoder/cancel-mid-segment-unblocks-and-releases-buffers",
       test_cancel_mid_segment_unblocks_and_releases_buffers);
   g_test_add_func ("/encoder/unusable-audio-rate-is-a-media-error",
