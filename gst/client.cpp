@@ -207,6 +207,7 @@ struct CallSpec {
   bool model_call = false;                  /* a 404 means an unknown model */
   bool upload_payload = false;              /* counts into bytes_uploaded */
   GstClockTime initial_delay = 0;           /* a wait before the first attempt */
+  GstClockTime timeout = GST_CLOCK_TIME_NONE;  /* per attempt; NONE: request_timeout */
 };
 
 class Worker;
@@ -230,6 +231,7 @@ private:
   void attempt ();
   void sleep (GstClockTime delay);
   void start_timeout ();
+  GstClockTime attempt_timeout () const;
   void read_next ();
   void attempt_finished ();
   void io_failed (const GError *error);
@@ -364,8 +366,13 @@ private:
   void run ()
   {
     g_main_context_push_thread_default (context_.get ());
+    /* No socket I/O timeout: libsoup's default (60 s without a byte) cut
+     * every answer that took the model longer, such as an hour of media in
+     * one request, which then failed on every retry. Each attempt is bounded
+     * by request_timeout instead (Call::start_timeout). */
     session_.reset (soup_session_new_with_options ("max-conns", 64,
-            "max-conns-per-host", 32, "user-agent", PACKAGE "/" PACKAGE_VERSION, nullptr));
+            "max-conns-per-host", 32, "user-agent", PACKAGE "/" PACKAGE_VERSION,
+            "timeout", 0u, nullptr));
 
     g_main_loop_run (loop_.get ());
 
@@ -466,11 +473,18 @@ Call::on_sleep_done (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+GstClockTime
+Call::attempt_timeout () const
+{
+  return GST_CLOCK_TIME_IS_VALID (spec_.timeout) ? spec_.timeout
+      : worker_.config ().request_timeout;
+}
+
 void
 Call::start_timeout ()
 {
   clear_source (timeout_source_);
-  const GstClockTime timeout = worker_.config ().request_timeout;
+  const GstClockTime timeout = attempt_timeout ();
   if (timeout == 0 || !GST_CLOCK_TIME_IS_VALID (timeout))
     return;
   timeout_source_.reset (g_timeout_source_new (
@@ -515,7 +529,7 @@ Call::attempt ()
     soup_message_headers_replace (headers, "x-goog-api-key", config.api_key.c_str ());
   }
 
-  const GstClockTime timeout = config.request_timeout;
+  const GstClockTime timeout = attempt_timeout ();
   if (timeout != 0 && GST_CLOCK_TIME_IS_VALID (timeout)) {
     std::string secs = std::to_string ((timeout + GST_SECOND - 1) / GST_SECOND);
     soup_message_headers_replace (headers, "X-Server-Timeout", secs.c_str ());
@@ -648,7 +662,7 @@ Call::io_failed (const GError *error)
 
   if (timed_out_) {
     failed (Error::make (Error::Kind::Timeout, "no answer within "
-            + format_seconds (worker_.config ().request_timeout) + " s"), true);
+            + format_seconds (attempt_timeout ()) + " s"), true);
     return;
   }
 
@@ -1264,6 +1278,7 @@ Client::generate_content (std::string_view model, const GenerateRequest &req,
   spec.body = request_body (req);
   spec.content_type = "application/json";
   spec.model_call = true;
+  spec.timeout = req.attempt_timeout;
 
   Worker &worker = impl_->worker;
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
@@ -1325,6 +1340,7 @@ Client::stream_generate_content (std::string_view model, const GenerateRequest &
   spec.body = request_body (req);
   spec.content_type = "application/json";
   spec.model_call = true;
+  spec.timeout = req.attempt_timeout;
 
   auto state = std::make_shared<StreamState> ();
   state->on_chunk = std::move (on_chunk);

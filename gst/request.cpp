@@ -252,6 +252,7 @@ GenerateRequest::clone () const
 
   copy.system_instruction = system_instruction;
   copy.cached_content = cached_content;
+  copy.attempt_timeout = attempt_timeout;
 
   const GenerationConfig &c = config;
   copy.config.temperature = c.temperature;

@@ -74,6 +74,9 @@ struct GenerateRequest {
   std::optional<std::string> system_instruction;
   GenerationConfig config;
   std::string cached_content;          /* "cachedContents/{id}" or empty */
+  /* Not sent: how long one attempt may take when the answer may need
+   * longer than the client's request_timeout (a long clip); NONE = that. */
+  GstClockTime attempt_timeout = GST_CLOCK_TIME_NONE;
 
   GenerateRequest () = default;
   GenerateRequest (GenerateRequest &&) = default;

@@ -241,7 +241,8 @@ struct State {
   std::deque<Segment> closing;       /* cut, waiting for video to pass their end */
   std::deque<Segment> jobs;          /* ready, waiting for a worker */
   std::deque<SampledFrame> pending_video;
-  std::unique_ptr<gemini::FrameScaler> scaler;   /* for video_caps */
+  /* For video_caps; shared so that the video thread scales without the lock. */
+  std::shared_ptr<gemini::FrameScaler> scaler;
   GstClockTime audio_position = GST_CLOCK_TIME_NONE;
   GstClockTime video_position = GST_CLOCK_TIME_NONE;
   GstClockTime video_end = GST_CLOCK_TIME_NONE;   /* set at video EOS */
@@ -518,23 +519,63 @@ settings_snapshot (GstGeminiTranscriber * self)
   return self->priv->settings;
 }
 
+/* Each segment's encoder is a pipeline with threads of its own, so glibc
+ * gives its allocations (codec state, packets) to many malloc arenas; the
+ * pages freed in them stay in the process until trimmed. AddressSanitizer
+ * replaces malloc: glibc's trim would walk arenas it never set up, and
+ * crash. */
+static void
+release_freed_memory ()
+{
+#if defined (HAVE_MALLOC_TRIM) && !defined (__SANITIZE_ADDRESS__)
+  malloc_trim (0);
+#endif
+}
+
+/* glibc raises its mmap threshold to the largest block freed so far (up to
+ * 32 MB). A streaming segment's encoder holds an 8 MB VP8 block, so after
+ * the first segment every codec buffer under 8 MB went to the fragmenting
+ * arenas instead of a mapping of its own, and RSS grew by about 7 MB per
+ * segment: 152 MB after 30 minutes of 1080p, 65 MB with the threshold
+ * fixed at glibc's initial 128 KiB. The setting is process-wide, so it is
+ * made only in a process that runs the element, and not at all when the
+ * user chose a threshold (MALLOC_MMAP_THRESHOLD_). See docs/performance.md. */
+static void
+keep_large_blocks_mapped ()
+{
+#if defined (HAVE_M_MMAP_THRESHOLD) && !defined (__SANITIZE_ADDRESS__)
+  static std::once_flag once;
+  std::call_once (once, [] {
+        if (g_getenv ("MALLOC_MMAP_THRESHOLD_") == nullptr)
+          mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+      });
+#endif
+}
+
 /* Shrinks a frame to the size it is sent as soon as it is sampled: what
  * then waits for an encoder, or for the cut, is a sixth of a 1080p frame,
  * and the full frame goes back to its producer at once. Caps the scaler
  * cannot handle reach the encoder as they are; it scales them itself. */
-static gemini::FrameScaler *
+static std::shared_ptr<gemini::FrameScaler>
 frame_scaler (State & st, guint max_side)
 {
   if (!st.scaler || !st.scaler->matches (st.video_caps.get (), max_side))
     st.scaler = gemini::FrameScaler::create (st.video_caps.get (), max_side);
-  return st.scaler.get ();
+  return st.scaler;
 }
 
+/* The conversion runs without the state lock (a 4K frame takes several
+ * ms, which the audio thread and the src task need not wait for); the
+ * caller checks for a flush or stop that came meanwhile. */
 static SampledFrame
-sample_frame (State & st, GstClockTime rt, GPtr<GstBuffer> frame, guint max_side)
+sample_frame (State & st, GstClockTime rt, GPtr<GstBuffer> frame, guint max_side,
+    std::unique_lock < std::mutex > &lk)
 {
-  if (gemini::FrameScaler *scaler = frame_scaler (st, max_side)) {
-    if (GPtr<GstBuffer> small = scaler->scale (frame.get ()))
+  if (std::shared_ptr<gemini::FrameScaler> scaler = frame_scaler (st, max_side)) {
+    lk.unlock ();
+    GPtr<GstBuffer> small = scaler->scale (frame.get ());
+    lk.lock ();
+    if (small)
       return {rt, std::move (small), gemini::ref_ptr (scaler->caps ())};
   }
   return {rt, std::move (frame), gemini::ref_ptr (st.video_caps.get ())};
@@ -583,7 +624,7 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
       && st.video_end > start);
   GstCaps *vcaps = nullptr;
   if (video_left && st.video_caps) {
-    gemini::FrameScaler *scaler = frame_scaler (st, es.max_side);
+    std::shared_ptr<gemini::FrameScaler> scaler = frame_scaler (st, es.max_side);
     vcaps = scaler ? scaler->caps () : st.video_caps.get ();
   }
 
@@ -928,7 +969,9 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
         period;
     const guint max_side = st.current ? st.current->settings.max_video_side :
         settings_snapshot (self).max_video_side;
-    SampledFrame f = sample_frame (st, rt, std::move (owned), max_side);
+    SampledFrame f = sample_frame (st, rt, std::move (owned), max_side, lk);
+    if ((ret = input_flow (self, st)) != GST_FLOW_OK)
+      return ret;
     const bool routed = route_video_frame (st, f, video_driven);
     GST_LOG_OBJECT (pad, "frame at %" GST_TIME_FORMAT " %s", GST_TIME_ARGS (rt),
         routed ? "sent" : "held until the cut is known");
@@ -1210,39 +1253,6 @@ publish_streamed_rows (GstGeminiTranscriber * self, guint64 seq, guint64 epoch,
   auto & pending = st.streamed[seq];
   std::move (rows.begin (), rows.end (), std::back_inserter (pending));
   self->priv->cond.notify_all ();
-}
-
-/* Each segment's encoder is a pipeline with threads of its own, so glibc
- * gives its allocations (codec state, packets) to many malloc arenas; the
- * pages freed in them stay in the process until trimmed. AddressSanitizer
- * replaces malloc: glibc's trim would walk arenas it never set up, and
- * crash. */
-static void
-release_freed_memory ()
-{
-#if defined (HAVE_MALLOC_TRIM) && !defined (__SANITIZE_ADDRESS__)
-  malloc_trim (0);
-#endif
-}
-
-/* glibc raises its mmap threshold to the largest block freed so far (up to
- * 32 MB). A streaming segment's encoder holds an 8 MB VP8 block, so after
- * the first segment every codec buffer under 8 MB went to the fragmenting
- * arenas instead of a mapping of its own, and RSS grew by about 7 MB per
- * segment: 152 MB after 30 minutes of 1080p, 65 MB with the threshold
- * fixed at glibc's initial 128 KiB. The setting is process-wide, so it is
- * made only in a process that runs the element, and not at all when the
- * user chose a threshold (MALLOC_MMAP_THRESHOLD_). See docs/performance.md. */
-static void
-keep_large_blocks_mapped ()
-{
-#if defined (HAVE_M_MMAP_THRESHOLD) && !defined (__SANITIZE_ADDRESS__)
-  static std::once_flag once;
-  std::call_once (once, [] {
-        if (g_getenv ("MALLOC_MMAP_THRESHOLD_") == nullptr)
-          mallopt (M_MMAP_THRESHOLD, 128 * 1024);
-      });
-#endif
 }
 
 static void
@@ -2516,7 +2526,8 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           DEFAULT_MAX_RETRIES, rw_ready));
   g_object_class_install_property (gobject_class, PROP_REQUEST_TIMEOUT,
       g_param_spec_uint ("request-timeout", "Request timeout",
-          "Milliseconds one attempt of a request may take", 1000, 3600000,
+          "Milliseconds one attempt of a request may take, plus a tenth of the "
+          "duration of the media it is about", 1000, 3600000,
           DEFAULT_REQUEST_TIMEOUT, rw_ready));
   g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_SIDE,
       g_param_spec_uint ("max-video-side", "Max video side",

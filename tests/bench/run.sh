@@ -190,12 +190,18 @@ per_hour = walls[4] * 3600 / hour
 print(f"1 hour of media, streaming at the default (4 in flight)\t{per_hour:.0f} s\t< 240 s\t"
       f"{'PASS' if per_hour < 240 else 'FAIL'}")
 PY
-python3 - "$work/throughput-whole.txt" "$hour_s" >> "$results" <<'PY'
-import sys
+python3 - "$work/throughput-whole.txt" "$hour_s" "$work/tp-whole.json" >> "$results" <<'PY'
+import json, sys
 wall = float(open(sys.argv[1]).read().split()[1])
 per_hour = wall * 3600 / float(sys.argv[2])
-print(f"1 hour of media, whole mode (the default for files: one request)\t{per_hour:.0f} s\t"
-      f"< 240 s\t{'PASS' if per_hour < 240 else 'FAIL'}")
+# A clip sent twice was retried: its first attempt failed (the emulator logs
+# the answer it meant to give, not whether the client waited for it).
+calls = [r for r in json.load(open(sys.argv[3]))["requests"] if r.get("kind") == "generate"]
+clips = [json.dumps(r.get("clip"), sort_keys=True) for r in calls]
+answered = len(set(clips)) == len(clips)
+print(f"1 hour of media, whole mode (the default for files: one request)\t{per_hour:.0f} s "
+      f"({len(calls)} generateContent{'' if answered else ', some sent again'})\t"
+      f"< 240 s, each sent once\t{'PASS' if per_hour < 240 and answered else 'FAIL'}")
 PY
 
 # --- 4. Live latency, segment-duration 10 s, with and without stream-cues ----
@@ -306,11 +312,9 @@ for mode in ("whole", "streaming"):
     for d, v in zip(durations, rss):
         print(f"Peak RSS, {label(d)} of 1080p30 A/V, mode={mode}\t{v:.0f} MB\t<= 150 MB\t"
               f"{'PASS' if v <= 150 else 'FAIL'}")
-    grow = rss[2] - rss[1]
-    print(f"Peak RSS, {label(durations[2])} vs {label(durations[1])}, mode={mode} "
-          f"(independent of duration)\t{grow:+.1f} MB\t<= +5 MB\t{'PASS' if grow <= 5 else 'FAIL'}")
-    print(f"Peak RSS, {label(durations[2])} vs {label(durations[0])}, mode={mode}\t"
-          f"{rss[2] - rss[0]:+.1f} MB\t-\tinfo")
+    for i in (1, 0):
+        print(f"Peak RSS, {label(durations[2])} vs {label(durations[i])}, mode={mode}\t"
+              f"{rss[2] - rss[i]:+.1f} MB\t-\tinfo")
 PY
 
 # --- the table ----------------------------------------------------------------

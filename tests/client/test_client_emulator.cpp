@@ -368,6 +368,46 @@ test_timeout_retried ()
   g_assert_true (t.error ().kind == Error::Kind::Timeout);
 }
 
+/* The model may think for minutes before the first byte of a unary
+ * answer (an hour of media in one request): only request_timeout bounds an
+ * attempt, not a socket idle timeout (libsoup's default is 60 s). */
+void
+test_answer_after_a_minute_of_silence ()
+{
+  Emulator emu (R"({"faults": [{"match": "generate", "type": "delay", "ms": 62000}]})");
+  ClientConfig c = config_for (emu);
+  c.request_timeout = 90 * GST_SECOND;
+  Client client (c);
+  auto r = client.generate_content_sync (MODEL, text_request (), nullptr);
+  g_assert_true (r.ok ());
+  g_assert_cmpuint (count (emu, "generate"), ==, 1);
+}
+
+/* A request may carry a longer limit for its attempts than the client's
+ * (a long clip takes the model longer to answer): both are enforced. */
+void
+test_a_request_may_wait_longer_than_request_timeout ()
+{
+  Emulator emu (R"({"faults": [{"match": "generate", "type": "delay", "ms": 2000}]})");
+  ClientConfig c = config_for (emu);
+  c.request_timeout = 1 * GST_SECOND;
+  c.retry.max_attempts = 1;
+  Client client (c);
+
+  auto cut = client.generate_content_sync (MODEL, text_request (), nullptr);
+  g_assert_false (cut.ok ());
+  g_assert_true (cut.error ().kind == Error::Kind::Timeout);
+  g_assert_nonnull (strstr (cut.error ().message.c_str (), "within 1.000 s"));
+
+  GenerateRequest patient = text_request ();
+  patient.attempt_timeout = 5 * GST_SECOND;
+  auto r = client.generate_content_sync (MODEL, patient, nullptr);
+  g_assert_true (r.ok ());
+  GPtr<JsonNode> log = emu.log ();
+  auto calls = log_entries (log.get (), "generate");
+  g_assert_cmpuint (calls.size (), ==, 2);
+}
+
 void
 test_cancel_mid_request ()
 {
@@ -674,6 +714,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
 
   g_test_add_func ("/client/emulator/inline-request-shape-as-logged", test_inline_request_shape);
+  g_test_add_func ("/client/emulator/answer-after-a-minute-of-silence",
+      test_answer_after_a_minute_of_silence);
+  g_test_add_func ("/client/emulator/a-request-may-wait-longer-than-request-timeout",
+      test_a_request_may_wait_longer_than_request_timeout);
   g_test_add_func ("/client/emulator/stream-sse-chunks-and-usage", test_stream_sse);
   g_test_add_func ("/client/emulator/stream-error-mid-stream-is-reported",
       test_stream_mid_stream_error);
