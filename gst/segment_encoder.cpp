@@ -74,11 +74,13 @@ constexpr GstClockTime kIndexInterval = GST_SECOND;
  * noise (the worst case), 0.7 MB for a static test card. */
 constexpr double kBitsPerPixel = 0.25;
 
-/* Opus at its default complexity (10) was the largest cost the element
- * added to a decode pipeline (about 2.5 s of CPU per 10 minutes of audio on
- * the bench machine, see docs/performance.md); at 1 it takes half of that
- * at the same bitrate. 60 ms frames: fewer packets, so less container
- * overhead per minute. */
+/* Opus was the largest cost the element added to a decode pipeline. With
+ * audio-type generic at this complexity and bitrate libopus codes CELT,
+ * which takes under half the CPU of SILK (voice) at the same complexity and
+ * a ninth of SILK at its default 10; its log-mel spectrum is as close to the
+ * source's (closer for noisy speech, a little further for clean synthetic
+ * speech): tests/bench/audio-fidelity.sh. 60 ms frames: fewer packets, so
+ * less container overhead per minute. */
 constexpr gint kOpusComplexity = 1;
 
 /* VP8's fastest setting: at a few small frames per second the bitrate, not
@@ -385,7 +387,7 @@ SegmentEncoder::Impl::build_audio (GstCaps *caps)
     g_object_set (enc, "bitrate", gint (settings.audio_bitrate), "complexity", kOpusComplexity,
         nullptr);
     gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "60");
-    gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "voice");
+    gst_util_set_object_arg (G_OBJECT (enc), "audio-type", "generic");
     gst_util_set_object_arg (G_OBJECT (enc), "bandwidth", "wideband");
   }
 

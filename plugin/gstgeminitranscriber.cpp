@@ -46,10 +46,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
-#if defined (HAVE_MALLOC_TRIM) || defined (HAVE_M_MMAP_THRESHOLD)
+#if defined (HAVE_MALLOC_TRIM) || defined (HAVE_M_ARENA_MAX)
 #include <malloc.h>
 #endif
 
@@ -470,16 +471,16 @@ client_config_from_settings (const Settings & s)
   return cfg;
 }
 
-/* A shallow copy (memory shared) with the PTS moved into the segment's own
- * timeline, which starts at 0 in the encoded file. */
+/* The buffer with its PTS moved into the segment's own timeline, which
+ * starts at 0 in the encoded file. A buffer nobody else holds is retimed in
+ * place; a shared one costs a shallow copy, its memory still shared. */
 static GPtr<GstBuffer>
-retimed_buffer (GstBuffer * buf, GstClockTime pts)
+retimed (GPtr<GstBuffer> buf, GstClockTime pts)
 {
-  GPtr<GstBuffer> copy (gst_buffer_copy_region (buf, (GstBufferCopyFlags)
-          (GST_BUFFER_COPY_METADATA | GST_BUFFER_COPY_MEMORY), 0, -1));
-  GST_BUFFER_PTS (copy.get ()) = pts;
-  GST_BUFFER_DTS (copy.get ()) = GST_CLOCK_TIME_NONE;
-  return copy;
+  GPtr<GstBuffer> own (gst_buffer_make_writable (buf.release ()));
+  GST_BUFFER_PTS (own.get ()) = pts;
+  GST_BUFFER_DTS (own.get ()) = GST_CLOCK_TIME_NONE;
+  return own;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -532,22 +533,27 @@ release_freed_memory ()
 #endif
 }
 
-/* glibc raises its mmap threshold to the largest block freed so far (up to
- * 32 MB). A streaming segment's encoder holds an 8 MB VP8 block, so after
- * the first segment every codec buffer under 8 MB went to the fragmenting
- * arenas instead of a mapping of its own, and RSS grew by about 7 MB per
- * segment: 152 MB after 30 minutes of 1080p, 65 MB with the threshold
- * fixed at glibc's initial 128 KiB. The setting is process-wide, so it is
- * made only in a process that runs the element, and not at all when the
- * user chose a threshold (MALLOC_MMAP_THRESHOLD_). See docs/performance.md. */
+/* glibc gives threads their own malloc arenas, up to eight per core. Each
+ * streaming segment runs its encoder on new threads, and the memory they
+ * free stays in whichever arena it came from: RSS grew by about 4 MB per
+ * segment, to 175 MB after 30 minutes of 1080p, and to 80 MB with two
+ * arenas. A fixed mmap threshold bounded it as well, but made every
+ * upstream that allocates a frame per buffer map and fault in each frame
+ * (44 s of system time per 10 minutes of 1080p). The setting is
+ * process-wide, so it is made only in a process that runs the element, and
+ * not when the user chose one (MALLOC_ARENA_MAX, or GLIBC_TUNABLES). See
+ * docs/element.md. */
 static void
-keep_large_blocks_mapped ()
+limit_malloc_arenas ()
 {
-#if defined (HAVE_M_MMAP_THRESHOLD) && !defined (__SANITIZE_ADDRESS__)
+#if defined (HAVE_M_ARENA_MAX) && !defined (__SANITIZE_ADDRESS__)
   static std::once_flag once;
   std::call_once (once, [] {
-        if (g_getenv ("MALLOC_MMAP_THRESHOLD_") == nullptr)
-          mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+        const gchar *env = g_getenv ("GLIBC_TUNABLES");
+        const std::string_view tunables = env != nullptr ? env : "";
+        if (g_getenv ("MALLOC_ARENA_MAX") == nullptr
+            && tunables.find ("glibc.malloc.arena_max") == std::string_view::npos)
+          mallopt (M_ARENA_MAX, 2);
       });
 #endif
 }
@@ -691,12 +697,8 @@ route_video_frame (State & st, SampledFrame & f, bool video_driven)
   const GstClockTime rt = f.rt;
   auto feed = [&f] (Segment & seg) {
     if (seg.has_video) {
-      /* Nobody else holds a scaled frame: retiming it copies nothing. */
-      GstBuffer *frame = gst_buffer_make_writable (f.frame.release ());
-      GST_BUFFER_PTS (frame) = f.rt - seg.start;
-      GST_BUFFER_DTS (frame) = GST_CLOCK_TIME_NONE;
-      f.frame.reset (frame);
-      seg.encoder->push_video (frame, f.caps.get ());
+      f.frame = retimed (std::move (f.frame), f.rt - seg.start);
+      seg.encoder->push_video (f.frame.get (), f.caps.get ());
       seg.fed = true;
     }
     f.frame.reset ();
@@ -787,12 +789,16 @@ input_flow (GstGeminiTranscriber * self, const State & st)
   return ret == GST_FLOW_EOS ? GST_FLOW_OK : ret;
 }
 
+/* Before its first frame the video counts as at the start, delivering
+ * since its caps came: otherwise a fast audio thread could run far ahead
+ * while the video pipeline is still starting. */
 static bool
 audio_far_ahead (GstGeminiTranscriber * self, const State & st, GstClockTime rt)
 {
+  const GstClockTime video = GST_CLOCK_TIME_IS_VALID (st.video_position) ?
+      st.video_position : 0;
   return self->video_sink && st.video_caps && !st.video_eos
-      && GST_CLOCK_TIME_IS_VALID (st.video_position)
-      && rt >= st.video_position + AUDIO_LEAD_LIMIT
+      && rt >= video + AUDIO_LEAD_LIMIT
       && g_get_monotonic_time () - st.video_arrival_us < VIDEO_STALL_US;
 }
 
@@ -800,7 +806,7 @@ audio_far_ahead (GstGeminiTranscriber * self, const State & st, GstClockTime rt)
  * `buf` is null for GAP events. */
 static GstFlowReturn
 handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
-    GstClockTime dur, double rms_db, GstBuffer * buf)
+    GstClockTime dur, double rms_db, GPtr<GstBuffer> buf)
 {
   Private *priv = self->priv;
   std::unique_lock < std::mutex > lk (priv->state_lock);
@@ -839,7 +845,7 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   }
 
   if (buf) {
-    st.current->encoder->push_audio (retimed_buffer (buf,
+    st.current->encoder->push_audio (retimed (std::move (buf),
             rt - st.current->start).get ());
     st.current->fed = true;
   }
@@ -896,7 +902,7 @@ gst_gemini_transcriber_audio_chain (GstPad * pad, GstObject * parent,
   }
   if (dur == 0)
     return GST_FLOW_OK;
-  return handle_audio_span (self, rt, dur, rms, owned.get ());
+  return handle_audio_span (self, rt, dur, rms, std::move (owned));
 }
 
 static GstFlowReturn
@@ -1881,7 +1887,7 @@ reset_output (OutputState & out)
 static bool
 start_stream (GstGeminiTranscriber * self)
 {
-  keep_large_blocks_mapped ();
+  limit_malloc_arenas ();
   Settings s = settings_snapshot (self);
   gemini::ClientConfig cfg = client_config_from_settings (s);
   if (!cfg.has_credentials ()) {
@@ -2070,6 +2076,8 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
       } else {
         if (st.video_caps && !gst_caps_is_equal (st.video_caps.get (), caps))
           st.caps_changed = true;
+        if (!st.video_caps)
+          st.video_arrival_us = g_get_monotonic_time ();
         st.video_caps = gemini::ref_ptr (caps);
       }
       self->priv->cond.notify_all ();
@@ -2117,7 +2125,7 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
           rt = gst_segment_to_running_time (&st.in_segment, GST_FORMAT_TIME, ts);
         }
         if (GST_CLOCK_TIME_IS_VALID (rt))
-          handle_audio_span (self, rt, dur, -120.0, nullptr);
+          handle_audio_span (self, rt, dur, -120.0, {});
       } else if (!audio && GST_CLOCK_TIME_IS_VALID (ts)) {
         std::lock_guard < std::mutex > lk (self->priv->state_lock);
         GstClockTime rt = gst_segment_to_running_time (&st.video_segment,

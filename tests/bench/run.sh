@@ -38,7 +38,7 @@ if [ $smoke = 1 ]; then
   segment_opt=(segment-duration=10000)
 else
   clip_s=600 upload_s=180 hour_s=3600 live_s=60 mem_short_s=60 mem_mid_s=600 mem_long_s=1800
-  token_s=30 cpu_pairs=5
+  token_s=30 cpu_pairs=7
   segment_opt=()
 fi
 

@@ -5,10 +5,16 @@
 /* The C++ headers come first: gstcheck.h defines macros (fail...) that
  * would clash with the standard library's names. */
 #include <algorithm>
+#include <barrier>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <malloc.h>
 
 #include "common.h"
 
@@ -369,6 +375,84 @@ GST_START_TEST (test_video_sink_prefers_i420)
 }
 GST_END_TEST;
 
+#if defined (__GLIBC__) && !defined (__SANITIZE_ADDRESS__)
+/* glibc's malloc arenas, one `<heap>` each in malloc_info's report. */
+static guint
+malloc_arenas ()
+{
+  char *text = nullptr;
+  size_t size = 0;
+  FILE *report = open_memstream (&text, &size);
+  malloc_info (0, report);
+  fclose (report);
+  guint n = 0;
+  for (const char *p = text; (p = strstr (p, "<heap nr=")) != nullptr; p++)
+    n++;
+  free (text);
+  return n;
+}
+
+/* Arenas once eight threads allocate at the same time, each with no
+ * arena of its own yet: glibc gives each a new one, up to its limit. */
+static guint
+malloc_arenas_with_busy_threads ()
+{
+  constexpr int kThreads = 8;
+  std::barrier all_allocated (kThreads + 1);
+  std::barrier counted (kThreads + 1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; i++)
+    threads.emplace_back ([&] {
+          void *block = malloc (4096);
+          all_allocated.arrive_and_wait ();
+          counted.arrive_and_wait ();
+          free (block);
+        });
+  all_allocated.arrive_and_wait ();
+  const guint n = malloc_arenas ();
+  counted.arrive_and_wait ();
+  for (auto & t : threads)
+    t.join ();
+  return n;
+}
+
+static GstElement *
+started_transcriber ()
+{
+  GstElement *t = gst_element_factory_make ("geminitranscriber", nullptr);
+  g_object_set (t, "api-key", "test-key", NULL);
+  fail_unless (gst_element_set_state (t, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  return t;
+}
+
+/* Each streaming segment's encoder runs on new threads; with an arena
+ * each, the memory they free piled up (docs/element.md, memory). The
+ * element caps the arenas at two. Checks forks each test, so this
+ * process is the element's first. */
+GST_START_TEST (test_malloc_arenas_are_capped)
+{
+  const guint before = malloc_arenas ();
+  GstElement *t = started_transcriber ();
+  fail_unless (malloc_arenas_with_busy_threads () <= std::max (before, 2u));
+  gst_element_set_state (t, GST_STATE_NULL);
+  gst_object_unref (t);
+}
+GST_END_TEST;
+
+/* A limit the user chose is theirs: the element leaves it alone. */
+GST_START_TEST (test_malloc_arena_limit_of_the_user_is_kept)
+{
+  g_setenv ("MALLOC_ARENA_MAX", "16", TRUE);
+  const guint before = malloc_arenas ();
+  GstElement *t = started_transcriber ();
+  fail_unless (malloc_arenas_with_busy_threads () > std::max (before, 2u));
+  gst_element_set_state (t, GST_STATE_NULL);
+  gst_object_unref (t);
+  g_unsetenv ("MALLOC_ARENA_MAX");
+}
+GST_END_TEST;
+#endif
+
 static GstPadProbeReturn
 shrink_pictures_at_5s (GstPad *, GstPadProbeInfo * info, gpointer element)
 {
@@ -431,6 +515,10 @@ geminitranscriber_pipelines_suite (void)
   tcase_add_test (tc, test_textoverlay_burn_in_does_not_stall);
   tcase_add_test (tc, test_video_sink_prefers_i420);
   tcase_add_test (tc, test_max_video_side_changed_mid_stream);
+#if defined (__GLIBC__) && !defined (__SANITIZE_ADDRESS__)
+  tcase_add_test (tc, test_malloc_arenas_are_capped);
+  tcase_add_test (tc, test_malloc_arena_limit_of_the_user_is_kept);
+#endif
   return s;
 }
 

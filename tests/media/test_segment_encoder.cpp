@@ -130,7 +130,23 @@ struct Decoded {
   guint audio_streams = 0, video_streams = 0;
   guint channels = 0, rate = 0;
   std::string audio_codec;
+  guint opus_packets = 0, celt_packets = 0;
 };
+
+/* Counts the Opus packets reaching the decoder and those coded as CELT:
+ * configurations 16 to 31 of the packet's TOC byte (RFC 6716, 3.1). */
+GstPadProbeReturn
+count_opus_modes (GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto d = static_cast<Decoded *> (user_data);
+  guint8 toc;
+  if (gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, &toc, 1) == 1) {
+    d->opus_packets++;
+    if ((toc >> 3) >= 16)
+      d->celt_packets++;
+  }
+  return GST_PAD_PROBE_OK;
+}
 
 guint
 drain (GstElement *pipeline, const char *name, GstClockTime *last_pts, GPtr<GstCaps> *caps)
@@ -186,10 +202,15 @@ decode (const EncodedSegment &seg)
   if (d.video_streams > 0)
     desc += " d.video_0 ! queue ! vp8dec ! appsink name=v sync=false wait-on-eos=false";
   if (d.audio_streams > 0)
-    desc += " d.audio_0 ! queue ! opusdec ! appsink name=a sync=false wait-on-eos=false";
+    desc += " d.audio_0 ! queue ! opusdec name=od ! appsink name=a sync=false wait-on-eos=false";
   g_autoptr (GError) err = nullptr;
   GPtr<GstElement> pipeline (gst_parse_launch (desc.c_str (), &err));
   g_assert_no_error (err);
+  if (d.audio_streams > 0) {
+    g_autoptr (GstElement) dec = gst_bin_get_by_name (GST_BIN (pipeline.get ()), "od");
+    GPtr<GstPad> pad (gst_element_get_static_pad (dec, "sink"));
+    gst_pad_add_probe (pad.get (), GST_PAD_PROBE_TYPE_BUFFER, count_opus_modes, &d, nullptr);
+  }
   gst_element_set_state (pipeline.get (), GST_STATE_PLAYING);
   g_autoptr (GstBus) bus = gst_element_get_bus (pipeline.get ());
   GPtr<GstMessage> msg (gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
@@ -287,6 +308,16 @@ test_audio_only_is_audio_webm ()
   g_assert_cmpuint (d.audio_streams, ==, 1);
   g_assert_cmpuint (d.channels, ==, 1);
   g_assert_cmpuint (d.rate, ==, 16000);
+}
+
+/* CELT, not SILK: under half the CPU for as faithful a spectrum
+ * (tests/bench/audio-fidelity.sh). */
+void
+test_audio_is_coded_as_celt ()
+{
+  Decoded d = decode (encode (EncoderSettings {}, 0, 0, true, kSegment));
+  g_assert_cmpuint (d.opus_packets, >, 0);
+  g_assert_cmpuint (d.celt_packets, ==, d.opus_packets);
 }
 
 void
@@ -496,6 +527,7 @@ main (int argc, char **argv)
   g_test_add_func ("/encoder/video-only-2fps-has-twice-the-frames",
       test_video_only_at_2fps_has_twice_the_frames);
   g_test_add_func ("/encoder/audio-only-is-audio-webm", test_audio_only_is_audio_webm);
+  g_test_add_func ("/encoder/audio-is-coded-as-celt", test_audio_is_coded_as_celt);
   g_test_add_func ("/encoder/portrait-input-keeps-orientation",
       test_portrait_input_keeps_its_orientation);
   g_test_add_func ("/encoder/small-input-not-upscaled", test_small_input_is_not_upscaled);
