@@ -44,17 +44,13 @@ send (Client &client, const std::string &model, const GenerateRequest &req,
       });
 }
 
-/* The model reads all of a clip before its first byte and writes about 8
- * tokens per second of it: a clip of an hour (whole mode) took more than
- * the 120 s that suit a 2-minute segment. A tenth of the clip's duration
- * on top covers an answer written at 80 tokens/s. */
 GstClockTime
 attempt_timeout (const Client &client, GstClockTime clip)
 {
   const GstClockTime base = client.config ().request_timeout;
   if (base == 0 || !GST_CLOCK_TIME_IS_VALID (base) || !GST_CLOCK_TIME_IS_VALID (clip))
     return base;
-  return base + clip / 10;
+  return base + answer_allowance (clip);
 }
 
 }  // namespace

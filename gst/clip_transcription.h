@@ -49,6 +49,17 @@ struct ClipResult {
 inline constexpr guint MAX_TAIL_REQUESTS = 2;
 inline constexpr GstClockTime MIN_TAIL = 250 * GST_MSECOND;
 
+/* The time an answer about `media` may take beyond the client's
+ * request_timeout. The model reads all of a clip before its first byte and
+ * writes about 8 tokens per second of it: a clip of an hour (whole mode)
+ * took more than the 120 s that suit a 2-minute segment. A tenth of the
+ * clip's duration covers an answer written at 80 tokens/s. */
+inline constexpr GstClockTime
+answer_allowance (GstClockTime media)
+{
+  return media / 10;
+}
+
 ClipResult transcribe_clip (Client &client, const ClipRequest &request,
     GCancellable *cancellable);
 

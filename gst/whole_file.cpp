@@ -22,8 +22,8 @@ constexpr double kQuietDb = -40.0;
 /* The cache outlives the slowest plausible run of every wave of requests
  * (the speakers request, then the windows, `parallel` at a time) by one
  * more timeout, and at least five minutes; it is deleted when done anyway.
- * An attempt may take request_timeout plus a tenth of its media
- * (clip_transcription.cpp), counted here for the whole file. */
+ * An attempt may take request_timeout plus answer_allowance() of its
+ * media, counted here for the whole file. */
 constexpr GstClockTime kMinCacheTtl = 300 * GST_SECOND;
 
 double
@@ -275,7 +275,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
   if (job.use_cache) {
     const guint64 waves = (result.windows.size () + job.parallel - 1) / std::max (job.parallel, 1u);
     const GstClockTime ttl = std::max (kMinCacheTtl,
-        (waves + 2) * (job.request_timeout + job.duration / 10));
+        (waves + 2) * (job.request_timeout + answer_allowance (job.duration)));
     auto cache = client.create_cached_content_sync (job.model,
         build_media_contents (window_media (job.media, std::nullopt)), ttl,
         "gst-gemini whole file", cancellable);
