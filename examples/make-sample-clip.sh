@@ -63,7 +63,6 @@ json.dump({
         "shuffle_voices": True,
     }
 }, open(script, "w"), indent=2)
-print(len(frames) / 2 / rate)
 PY
 
 seconds=$(python3 -c "import wave; w = wave.open('$work/speech.wav'); print(w.getnframes() / w.getframerate())")

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
 # The main job for a newcomer on Debian 12: install the dependencies, build,
 # install the plugin, and transcribe a media file to subtitles and an HTML
 # report with gemini-transcribe.
@@ -8,7 +10,10 @@
 # With GEMINI_API_KEY (or GOOGLE_API_KEY) set, INPUT is sent to Gemini.
 # Without a key, a sample clip is generated and transcribed by the bundled
 # Gemini emulator, offline: a dry run of the whole pipeline, not a real
-# transcript.
+# transcript (examples/sample-run.sh).
+#
+# It prints one line a step; what the tools print goes to build/quickstart.log,
+# shown when a step fails.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,35 +21,44 @@ build=${BUILD_DIR:-$src/build}
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 
-bash "$src/tests/install-deps.sh"
-if [ -f "$build/build.ninja" ]; then
-  meson setup --reconfigure "$build" "$src" >/dev/null
-else
-  meson setup "$build" "$src"
-fi
-meson compile -C "$build"
-"${sudo[@]}" meson install -C "$build" --quiet
-"${sudo[@]}" ldconfig 2>/dev/null || true
-
 input=${1:-}
 output=${2:-}
-args=()
-
-if [ -z "${GEMINI_API_KEY:-}${GOOGLE_API_KEY:-}" ]; then
-  echo "No GEMINI_API_KEY set: running OFFLINE against the bundled Gemini emulator" \
-       "on a generated sample clip. The captions are the emulator's script, not a" \
-       "real transcript. Set GEMINI_API_KEY to transcribe for real."
-  workdir=$(mktemp -d)
-  trap 'rm -rf "$workdir"' EXIT
-  input="$workdir/sample.mkv"
-  output=${output:-$PWD/sample.srt}
-  bash "$src/examples/make-sample-clip.sh" "$input" "$workdir/script.json"
-  args=(--emulator-script "$workdir/script.json" --segment-duration 10000)
-else
-  [ -n "$input" ] || { echo "usage: $0 INPUT [OUTPUT.srt]" >&2; exit 2; }
-  output=${output:-${input%.*}.srt}
+if [ -n "${GEMINI_API_KEY:-}${GOOGLE_API_KEY:-}" ] && [ -z "$input" ]; then
+  echo "usage: $0 INPUT [OUTPUT.srt]   (GEMINI_API_KEY is set: give a file to transcribe)" >&2
+  exit 2
 fi
 
+mkdir -p "$build"
+log=$build/quickstart.log
+: >"$log"
+step() {
+  local what=$1
+  shift
+  echo "$what"
+  if ! "$@" >>"$log" 2>&1; then
+    echo "error: that step failed; the last lines of $log:" >&2
+    tail -n 25 "$log" >&2
+    exit 1
+  fi
+}
+
+step "Installing the Debian packages (tests/deps/packages.txt)..." \
+  bash "$src/tests/install-deps.sh"
+if [ -f "$build/build.ninja" ]; then
+  step "Configuring the build in $build..." meson setup --reconfigure "$build" "$src"
+else
+  step "Configuring the build in $build..." meson setup "$build" "$src"
+fi
+step "Building..." meson compile -C "$build"
+step "Installing the plugin and gemini-transcribe..." "${sudo[@]}" meson install -C "$build"
+"${sudo[@]}" ldconfig 2>/dev/null || true
+
+if [ -z "${GEMINI_API_KEY:-}${GOOGLE_API_KEY:-}" ]; then
+  GEMINI_TRANSCRIBE=$build/examples/gemini-transcribe \
+    exec bash "$src/examples/sample-run.sh" "${output:-$PWD/sample.srt}"
+fi
+
+output=${output:-${input%.*}.srt}
 report=${output%.*}.html
-"$build/examples/gemini-transcribe" "$input" -o "$output" -o "$report" "${args[@]}"
+"$build/examples/gemini-transcribe" "$input" -o "$output" -o "$report"
 echo "Subtitles written to $output, report to $report"
