@@ -2016,7 +2016,10 @@ mark_input_eos (GstGeminiTranscriber * self, bool audio)
   /* A video pad that never got caps carries nothing worth waiting for. */
   const bool video_done = !self->video_sink || st.video_eos
       || !gst_pad_is_linked (self->video_sink) || (audio && !st.video_caps);
-  if (audio && st.current) {
+  /* An audio track that ended before its first buffer cuts nothing: the
+   * video may already be feeding the current segment, and from now on its
+   * frames decide the cuts. */
+  if (audio && st.current && st.ever_audio) {
     GstClockTime end = GST_CLOCK_TIME_IS_VALID (st.audio_position) ?
         st.audio_position : st.current->start;
     close_segment (self, st, end);
