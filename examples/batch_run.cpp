@@ -25,6 +25,7 @@
 
 #include "batch.h"
 #include "cue_builder.h"
+#include "json_doc.h"
 #include "segment_encoder.h"
 #include "speaker_registry.h"
 #include "transcript_parser.h"
@@ -234,14 +235,14 @@ bool
 load_state (State &s, std::string &error)
 {
   GError *err = nullptr;
-  GPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_file (parser.get (), s.path.c_str (), &err)) {
+  GPtr<JsonNode> doc = gemini::load_json_file (s.path, &err);
+  if (!doc) {
     error = err->message;
     g_error_free (err);
     return false;
   }
-  JsonNode *root = json_parser_get_root (parser.get ());
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+  JsonNode *root = doc.get ();
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
     error = "not a JSON object";
     return false;
   }
@@ -590,10 +591,10 @@ save_answer (const State &s, const gemini::BatchResult &r)
 std::optional<WindowAnswer>
 load_answer (const State &s, const std::string &key)
 {
-  GPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_file (parser.get (), s.result_path (key).c_str (), nullptr))
+  GPtr<JsonNode> root = gemini::load_json_file (s.result_path (key), nullptr);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
     return std::nullopt;
-  JsonObject *o = json_node_get_object (json_parser_get_root (parser.get ()));
+  JsonObject *o = json_node_get_object (root.get ());
   WindowAnswer a;
   a.text = str (o, "text");
   a.truncated = json_object_get_boolean_member_with_default (o, "truncated", FALSE);

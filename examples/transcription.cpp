@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
+#include "json_doc.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
 
@@ -169,10 +170,10 @@ void
 read_utterances (Run *run, const std::string &json, guint64 segment,
     GstClockTimeDiff stream_offset)
 {
-  GPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_data (parser.get (), json.c_str (), -1, nullptr))
+  GPtr<JsonNode> doc = gemini::parse_json_document (json, nullptr);
+  if (!doc)
     return;
-  JsonNode *root = json_parser_get_root (parser.get ());
+  JsonNode *root = doc.get ();
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return;
   JsonObject *obj = json_node_get_object (root);

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "debug.h"
+#include "json_doc.h"
 
 GEMINI_DEBUG_CATEGORY (gemini_batch_debug, "geminibatch", "Gemini batch jobs");
 #define GST_CAT_DEFAULT gemini_batch_debug
@@ -226,7 +227,7 @@ parse_results_jsonl (std::string_view jsonl)
     if (line.find_first_not_of (" \t\r") == std::string::npos)
       continue;
     GError *raw = nullptr;
-    GPtr<JsonNode> node (json_from_string (line.c_str (), &raw));
+    GPtr<JsonNode> node = parse_json_document (line, &raw);
     GPtr<GError> error (raw);
     if (!node || !JSON_NODE_HOLDS_OBJECT (node.get ()))
       return protocol ("line " + std::to_string (line_no) + " of the batch results is not "

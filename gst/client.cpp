@@ -17,6 +17,8 @@
 
 #include "config.h"
 #include "debug.h"
+#include "json_doc.h"
+#include "bounds.h"
 
 GEMINI_DEBUG_CATEGORY (gemini_client_debug, "geminiclient",
     "Gemini REST client");
@@ -58,6 +60,24 @@ replace_all (std::string &s, const std::string &secret)
     s.replace (pos, secret.size (), "<redacted>");
 }
 
+/* Invalid UTF-8 becomes U+FFFD; control characters, C1 ones included,
+ * become spaces. */
+std::string
+printable_text (std::string_view text)
+{
+  GPtr<gchar> valid (g_utf8_make_valid (text.data (), static_cast<gssize> (text.size ())));
+  std::string out;
+  out.reserve (text.size ());
+  for (const gchar *p = valid.get (); *p; p = g_utf8_next_char (p)) {
+    const gunichar c = g_utf8_get_char (p);
+    if (g_unichar_iscntrl (c))
+      out += ' ';
+    else
+      out.append (p, g_utf8_next_char (p) - p);
+  }
+  return out;
+}
+
 std::string
 format_seconds (GstClockTime t)
 {
@@ -85,6 +105,41 @@ Error
 protocol_error (std::string message)
 {
   return Error::make (Error::Kind::Protocol, std::move (message));
+}
+
+/* The server asks for a longer wait than limits::RETRY_DELAY: the error is
+ * reported now, with that delay in its message, instead of sleeping. */
+bool
+waits_too_long (const Error &e)
+{
+  return e.retry_delay && *e.retry_delay > limits::RETRY_DELAY;
+}
+
+int
+effective_port (GUri *uri)
+{
+  const int port = g_uri_get_port (uri);
+  if (port != -1)
+    return port;
+  return g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+}
+
+/* "https://host:443": what the key may be sent to. */
+std::string
+origin_of (GUri *uri)
+{
+  const char *host = g_uri_get_host (uri);
+  return std::string (g_uri_get_scheme (uri)) + "://" + (host ? host : "")
+      + ":" + std::to_string (effective_port (uri));
+}
+
+bool
+same_origin (GUri *a, GUri *b)
+{
+  const char *ha = g_uri_get_host (a), *hb = g_uri_get_host (b);
+  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0
+      && ha && hb && g_ascii_strcasecmp (ha, hb) == 0
+      && effective_port (a) == effective_port (b);
 }
 
 /* "123.4s" */
@@ -137,18 +192,16 @@ json_object_member (JsonObject *obj, const char *name)
 Result<FileInfo>
 parse_file (std::string_view body)
 {
-  GPtr<JsonParser> parser (json_parser_new ());
   GError *raw_error = nullptr;
-  if (!json_parser_load_from_data (parser.get (), body.data (),
-          static_cast<gssize> (body.size ()), &raw_error)) {
+  GPtr<JsonNode> root = parse_json_document (body, &raw_error);
+  if (!root) {
     GPtr<GError> error (raw_error);
     return protocol_error (std::string ("File is not JSON: ") + error->message);
   }
-  JsonNode *root = json_parser_get_root (parser.get ());
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root.get ()))
     return protocol_error ("File is not a JSON object");
 
-  JsonObject *obj = json_node_get_object (root);
+  JsonObject *obj = json_node_get_object (root.get ());
   if (JsonObject *wrapped = json_object_member (obj, "file"))
     obj = wrapped;
 
@@ -208,6 +261,7 @@ struct CallSpec {
   bool upload_payload = false;              /* counts into bytes_uploaded */
   GstClockTime initial_delay = 0;           /* a wait before the first attempt */
   GstClockTime timeout = GST_CLOCK_TIME_NONE;  /* per attempt; NONE: request_timeout */
+  gsize max_body = limits::CONTROL_BODY;    /* of a 2xx answer; errors: limits::ERROR_BODY */
 };
 
 class Worker;
@@ -234,6 +288,7 @@ private:
   GstClockTime attempt_timeout () const;
   void read_next ();
   void attempt_finished ();
+  Error redirect_error () const;
   void io_failed (const GError *error);
   void failed (Error e, bool may_retry);
   void abandon_stream ();
@@ -263,6 +318,8 @@ private:
   GPtr<GInputStream> stream_;
   guint status_ = 0;
   std::string body_;
+  gsize received_ = 0;                      /* body bytes of this attempt */
+  gint64 stream_deadline_us_ = G_MAXINT64;  /* monotonic; streams only */
 };
 
 /* The client thread: its GMainContext, the SoupSession and the live Calls.
@@ -328,11 +385,16 @@ public:
 
   bool shutting_down () const { return shutting_down_; }
 
+  /* Error text comes from the server and goes to logs, bus messages,
+   * files and terminals: without the key, as valid UTF-8, and without
+   * control characters (no terminal escapes). */
   void redact (Error &e) const
   {
-    replace_all (e.message, config_.api_key);
-    replace_all (e.message, config_.access_token);
-    replace_all (e.status, config_.api_key);
+    for (std::string *text : {&e.message, &e.status, &e.reason}) {
+      replace_all (*text, config_.api_key);
+      replace_all (*text, config_.access_token);
+      *text = printable_text (*text);
+    }
   }
 
   ClientStats stats () const
@@ -513,6 +575,7 @@ Call::attempt ()
   timed_out_ = false;
   status_ = 0;
   body_.clear ();
+  received_ = 0;
   stream_.reset ();
 
   message_.reset (soup_message_new (spec_.method, spec_.url.c_str ()));
@@ -520,6 +583,9 @@ Call::attempt ()
     finish (protocol_error ("invalid URL " + spec_.url));
     return;
   }
+  /* libsoup would follow a redirect with the key attached, to any origin,
+   * and from https to http: a redirect is an error instead. */
+  soup_message_set_flags (message_.get (), SOUP_MESSAGE_NO_REDIRECT);
 
   SoupMessageHeaders *headers = soup_message_get_request_headers (message_.get ());
   if (config.backend == Backend::Vertex && !config.access_token.empty ()) {
@@ -548,6 +614,11 @@ Call::attempt ()
   GST_DEBUG ("%s %s (attempt %u, %" G_GSIZE_FORMAT " bytes)", spec_.method,
       spec_.url.c_str (), attempt_, body_size);
 
+  stream_deadline_us_ = G_MAXINT64;
+  if (on_data_ && timeout != 0 && GST_CLOCK_TIME_IS_VALID (timeout)) {
+    stream_deadline_us_ = g_get_monotonic_time ()
+        + static_cast<gint64> (limits::STREAM_DEADLINE_FACTOR * timeout / GST_USECOND);
+  }
   attempt_cancellable_.reset (g_cancellable_new ());
   start_timeout ();
   soup_session_send_async (worker_.session (), message_.get (), G_PRIORITY_DEFAULT,
@@ -602,7 +673,30 @@ Call::on_read (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
   }
 
-  if (self->on_data_ && SOUP_STATUS_IS_SUCCESSFUL (self->status_)) {
+  const bool success = SOUP_STATUS_IS_SUCCESSFUL (self->status_);
+  self->received_ += size;
+  if (success && self->received_ > self->spec_.max_body) {
+    self->abandon_stream ();
+    self->failed (protocol_error ("the answer is larger than "
+            + std::to_string (self->spec_.max_body / 1024) + " KiB; abandoned"), false);
+    return;
+  }
+  if (!success && self->received_ > limits::ERROR_BODY) {
+    /* What came of an error body is enough to report it, with its status. */
+    self->body_.append (data, size - std::min (size, self->received_ - limits::ERROR_BODY));
+    self->abandon_stream ();
+    self->attempt_finished ();
+    return;
+  }
+
+  if (self->on_data_ && success) {
+    if (g_get_monotonic_time () > self->stream_deadline_us_) {
+      self->abandon_stream ();
+      self->failed (Error::make (Error::Kind::Timeout, "the stream did not end within "
+              + format_seconds (limits::STREAM_DEADLINE_FACTOR * self->attempt_timeout ())
+              + " s"), false);
+      return;
+    }
     self->stream_started_ = true;
     /* For a stream the timeout bounds the silence between events. */
     self->start_timeout ();
@@ -643,9 +737,31 @@ Call::attempt_finished ()
     return;
   }
 
+  if (SOUP_STATUS_IS_REDIRECTION (status_)) {
+    failed (redirect_error (), false);
+    return;
+  }
+
   Error e = parse_error_body (status_, body_);
   e.model_call = spec_.model_call;
   failed (std::move (e), true);
+}
+
+Error
+Call::redirect_error () const
+{
+  const char *location = soup_message_headers_get_one (
+      soup_message_get_response_headers (message_.get ()), "Location");
+  GPtr<GUri> target (location ? g_uri_parse_relative (soup_message_get_uri (message_.get ()),
+          location, G_URI_FLAGS_ENCODED, nullptr) : nullptr);
+  Error e;
+  e.kind = Error::Kind::Http;
+  e.http_status = status_;
+  e.redirect = true;
+  e.message = "the endpoint redirects to " + (target ? origin_of (target.get ())
+      : std::string ("an unreadable location"))
+      + "; redirects are never followed (the API key stays with the endpoint's origin)";
+  return e;
 }
 
 void
@@ -678,7 +794,7 @@ Call::failed (Error e, bool may_retry)
 
   const RetryPolicy &policy = worker_.config ().retry;
   if (!may_retry || !spec_.retry || !e.retryable () || stream_started_
-      || attempt_ >= policy.max_attempts) {
+      || attempt_ >= policy.max_attempts || waits_too_long (e)) {
     GST_INFO ("%s %s failed: %s", spec_.method, spec_.url.c_str (), e.describe ().c_str ());
     finish (std::move (e));
     return;
@@ -809,25 +925,32 @@ pump_upload (std::shared_ptr<Upload> up)
     send_chunk (std::move (up), 0);
 }
 
-/* The session URL is absolute; behind a base-URL override (a proxy, the
- * emulator) keep its path and query but talk to the configured host. */
-std::string
-rewrite_upload_url (const ClientConfig &config, const char *url)
+/* The session URL is used only at the endpoint's own origin: the key and
+ * the media go nowhere else. Behind a base-URL override (a proxy, the
+ * emulator) the service may name its public host, which is mapped to the
+ * endpoint; any other origin is refused before a byte is sent. */
+Result<std::string>
+session_url (const ClientConfig &config, const char *url)
 {
-  if (config.endpoint == DEFAULT_API_ENDPOINT)
-    return url;
-
   GPtr<GUri> session (g_uri_parse (url, G_URI_FLAGS_ENCODED, nullptr));
   GPtr<GUri> base (g_uri_parse (config.endpoint.c_str (), G_URI_FLAGS_ENCODED, nullptr));
+  GPtr<GUri> public_api (g_uri_parse (DEFAULT_API_ENDPOINT, G_URI_FLAGS_ENCODED, nullptr));
   if (!session || !base)
-    return url;
+    return protocol_error ("the upload session URL is not a URL; not used");
+  if (same_origin (session.get (), base.get ()))
+    return std::string (url);
+  if (!same_origin (session.get (), public_api.get ())) {
+    return protocol_error ("the upload session URL names " + origin_of (session.get ())
+        + ", not the endpoint " + origin_of (base.get ())
+        + "; not used (neither the key nor the media is sent there)");
+  }
 
   GPtr<GUri> merged (g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (base.get ()),
           g_uri_get_userinfo (base.get ()), g_uri_get_host (base.get ()),
           g_uri_get_port (base.get ()), g_uri_get_path (session.get ()),
           g_uri_get_query (session.get ()), nullptr));
   GPtr<gchar> str (g_uri_to_string (merged.get ()));
-  return str.get ();
+  return std::string (str.get ());
 }
 
 void
@@ -856,7 +979,12 @@ upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
     complete_upload (up, protocol_error ("upload start answer carries no X-Goog-Upload-URL"));
     return;
   }
-  up->upload_url = rewrite_upload_url (up->worker.config (), url);
+  Result<std::string> session = session_url (up->worker.config (), url);
+  if (!session.ok ()) {
+    complete_upload (up, session.error ());
+    return;
+  }
+  up->upload_url = std::move (session.value ());
 
   gsize granularity = DEFAULT_GRANULARITY;
   if (const char *g = reply->header ("X-Goog-Upload-Chunk-Granularity")) {
@@ -880,7 +1008,7 @@ bool
 resume_upload (std::shared_ptr<Upload> &up, const Error &e)
 {
   const RetryPolicy &policy = up->worker.config ().retry;
-  if (!e.retryable () || ++up->failures >= policy.max_attempts)
+  if (!e.retryable () || waits_too_long (e) || ++up->failures >= policy.max_attempts)
     return false;
 
   GstClockTime delay = up->worker.backoff (up->failures - 1);
@@ -1098,11 +1226,16 @@ share_ref (GCancellable *c)
   return SharedCancellable (G_CANCELLABLE (g_object_ref (c)), g_object_unref);
 }
 
-/* Polls files/{id} until it leaves PROCESSING. */
+/* Polls files/{id} until it leaves PROCESSING, for file_processing_timeout
+ * from the first poll (`deadline_us`, monotonic; 0: from now). */
 void
 poll_file (Worker &worker, std::string url, SharedCancellable cancellable,
-    Client::FileCallback done, GstClockTime delay)
+    Client::FileCallback done, GstClockTime delay, gint64 deadline_us = 0)
 {
+  if (deadline_us == 0) {
+    deadline_us = g_get_monotonic_time ()
+        + static_cast<gint64> (worker.config ().file_processing_timeout / GST_USECOND);
+  }
   CallSpec spec;
   spec.url = url;
   spec.initial_delay = delay;
@@ -1110,7 +1243,7 @@ poll_file (Worker &worker, std::string url, SharedCancellable cancellable,
 
   worker.start_call (std::move (spec), c,
       [&worker, url = std::move (url), cancellable = std::move (cancellable),
-          done = std::move (done)] (Result<HttpReply> reply) mutable {
+          done = std::move (done), deadline_us] (Result<HttpReply> reply) mutable {
         if (!reply.ok ()) {
           done (reply.error ());
           return;
@@ -1133,8 +1266,15 @@ poll_file (Worker &worker, std::string url, SharedCancellable cancellable,
           return;
         }
         GST_LOG ("%s is %s", file->name.c_str (), file->state.c_str ());
+        if (g_get_monotonic_time () >= deadline_us) {
+          done (Error::make (Error::Kind::Timeout, "the uploaded file is still "
+                  + file->state + " after "
+                  + format_seconds (worker.config ().file_processing_timeout)
+                  + " s; given up"));
+          return;
+        }
         poll_file (worker, std::move (url), std::move (cancellable), std::move (done),
-            worker.config ().file_poll_interval);
+            worker.config ().file_poll_interval, deadline_us);
       });
 }
 
@@ -1279,6 +1419,7 @@ Client::generate_content (std::string_view model, const GenerateRequest &req,
   spec.content_type = "application/json";
   spec.model_call = true;
   spec.timeout = req.attempt_timeout;
+  spec.max_body = limits::ANSWER_BODY;
 
   Worker &worker = impl_->worker;
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable),
@@ -1341,6 +1482,7 @@ Client::stream_generate_content (std::string_view model, const GenerateRequest &
   spec.content_type = "application/json";
   spec.model_call = true;
   spec.timeout = req.attempt_timeout;
+  spec.max_body = limits::ANSWER_BODY;
 
   auto state = std::make_shared<StreamState> ();
   state->on_chunk = std::move (on_chunk);
@@ -1349,7 +1491,10 @@ Client::stream_generate_content (std::string_view model, const GenerateRequest &
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable), state,
                    done = std::move (done)] () mutable {
     auto on_data = [state] (std::string_view bytes) -> std::optional<Error> {
-      state->decoder.push (bytes, [&] (std::string_view data) { state->on_event (data); });
+      if (!state->decoder.push (bytes, [&] (std::string_view data) { state->on_event (data); })) {
+        return protocol_error ("a streamed event is larger than "
+            + std::to_string (limits::SSE_EVENT / 1024) + " KiB; abandoned");
+      }
       return state->error;
     };
     worker.start_call (std::move (spec), c.get (),
@@ -1569,7 +1714,7 @@ Result<GPtr<JsonNode>>
 parse_json_object (std::string_view body)
 {
   GError *raw = nullptr;
-  GPtr<JsonNode> root (json_from_string (std::string (body).c_str (), &raw));
+  GPtr<JsonNode> root = parse_json_document (body, &raw);
   GPtr<GError> error (raw);
   if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
     return protocol_error ("the batch answer is not a JSON object");
@@ -1614,6 +1759,7 @@ Client::get_batch (std::string_view name, GCancellable *cancellable, JsonCallbac
 {
   CallSpec spec;
   spec.url = batch_url (config_, name);
+  spec.max_body = limits::BATCH_BODY;
   start_batch_call<GPtr<JsonNode>> (config_, impl_->worker, std::move (spec), cancellable,
       std::move (done), parse_json_object);
 }
@@ -1660,6 +1806,7 @@ Client::download_file (std::string_view name, GCancellable *cancellable, BytesCa
 {
   CallSpec spec;
   spec.url = file_url (config_, name) + ":download?alt=media";
+  spec.max_body = limits::BATCH_BODY;
   start_batch_call<GPtr<GBytes>> (config_, impl_->worker, std::move (spec), cancellable,
       std::move (done), body_bytes);
 }
@@ -1762,11 +1909,10 @@ namespace {
 Result<CachedContentInfo>
 parse_cached_content (std::string_view body)
 {
-  GPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_data (parser.get (), body.data (), body.size (), nullptr)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser.get ())))
+  GPtr<JsonNode> root = parse_json_document (body, nullptr);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
     return protocol_error ("the cachedContents answer is not a JSON object");
-  JsonObject *obj = json_node_get_object (json_parser_get_root (parser.get ()));
+  JsonObject *obj = json_node_get_object (root.get ());
   CachedContentInfo info;
   info.name = json_string (obj, "name");
   info.expire_time = json_string (obj, "expireTime");

@@ -21,6 +21,7 @@
 
 #include "request.h"
 #include "response.h"
+#include "bounds.h"
 #include "result.h"
 
 namespace gemini {
@@ -49,6 +50,7 @@ struct ClientConfig {
   RetryPolicy retry;
   gsize upload_chunk_size = 8 * 1024 * 1024;         /* multiple of the granularity */
   GstClockTime file_poll_interval = 1 * GST_SECOND;
+  GstClockTime file_processing_timeout = limits::FILE_PROCESSING;  /* then given up */
 
   /* Fills what is empty from the environment like the official SDKs:
    * GOOGLE_API_KEY wins over GEMINI_API_KEY (a warning is logged when both

@@ -37,6 +37,7 @@ GEMINI_DEFINE_DELETER (GInputStream, g_object_unref);
 GEMINI_DEFINE_DELETER (SoupSession, g_object_unref);
 GEMINI_DEFINE_DELETER (SoupMessage, g_object_unref);
 GEMINI_DEFINE_DELETER (SoupServer, g_object_unref);
+GEMINI_DEFINE_DELETER (SoupServerMessage, g_object_unref);
 GEMINI_DEFINE_DELETER (JsonNode, json_node_unref);
 GEMINI_DEFINE_DELETER (JsonObject, json_object_unref);
 GEMINI_DEFINE_DELETER (JsonArray, json_array_unref);

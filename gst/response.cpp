@@ -1,12 +1,15 @@
 /* GenerateContentResponse parsing, google.rpc error bodies and SSE framing. */
 #include "response.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
 #include <libsoup/soup.h>
 
 #include "glib_ptr.h"
+#include "bounds.h"
+#include "json_doc.h"
 
 namespace gemini {
 
@@ -94,17 +97,12 @@ parse_details (JsonObject *usage, const char *name)
 GPtr<JsonNode>
 parse_json (std::string_view text, GError **error)
 {
-  GPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_data (parser.get (), text.data (),
-          static_cast<gssize> (text.size ()), error))
-    return nullptr;
-
-  JsonNode *root = json_parser_get_root (parser.get ());
-  if (root && JSON_NODE_HOLDS_ARRAY (root)) {
-    JsonArray *arr = json_node_get_array (root);
-    root = json_array_get_length (arr) > 0 ? json_array_get_element (arr, 0) : nullptr;
+  GPtr<JsonNode> root = parse_json_document (text, error);
+  if (root && JSON_NODE_HOLDS_ARRAY (root.get ())) {
+    JsonArray *arr = json_node_get_array (root.get ());
+    return ref_ptr (json_array_get_length (arr) > 0 ? json_array_get_element (arr, 0) : nullptr);
   }
-  return ref_ptr (root);
+  return root;
 }
 
 /* "37s", "0.5s", "45.837906927s" */
@@ -115,10 +113,13 @@ parse_wire_duration (std::string_view s)
     return std::nullopt;
   s.remove_suffix (1);
 
+  /* Saturates at some 31 years, far past any wait we honour, so that
+   * "18446744074s" cannot wrap round to a short one. */
+  constexpr guint64 MAX_SECS = 1000000000;
   guint64 secs = 0;
   gsize i = 0;
   for (; i < s.size () && g_ascii_isdigit (s[i]); i++)
-    secs = secs * 10 + (s[i] - '0');
+    secs = std::min<guint64> (secs * 10 + (s[i] - '0'), MAX_SECS);
   if (i == 0)
     return std::nullopt;
 
@@ -310,11 +311,12 @@ parse_error_body (guint http_status, std::string_view body)
   return e;
 }
 
-void
+bool
 SseDecoder::push (std::string_view bytes, const EventCallback &on_event)
 {
   buffer_.append (bytes);
   process (on_event, false);
+  return buffer_.size () + data_.size () + raw_.size () <= limits::SSE_EVENT;
 }
 
 bool
@@ -323,6 +325,7 @@ SseDecoder::finish (const EventCallback &on_event)
   process (on_event, true);
   const bool complete = buffer_.empty () && !has_data_ && raw_depth_ == 0;
   buffer_.clear ();
+  scanned_ = 0;
   data_.clear ();
   raw_.clear ();
   has_data_ = false;
@@ -337,8 +340,10 @@ SseDecoder::process (const EventCallback &on_event, bool at_end)
 {
   gsize pos = 0;
 
+  /* Only the bytes not searched before are searched: a line that never
+   * ends costs each byte once, not once per push. */
   while (pos < buffer_.size ()) {
-    const gsize eol = buffer_.find_first_of ("\r\n", pos);
+    const gsize eol = buffer_.find_first_of ("\r\n", std::max (pos, scanned_));
     if (eol == std::string::npos)
       break;
 
@@ -357,6 +362,9 @@ SseDecoder::process (const EventCallback &on_event, bool at_end)
   }
 
   buffer_.erase (0, pos);
+  /* A lone CR at the end is looked at again with the next bytes. */
+  scanned_ = !buffer_.empty () && buffer_.back () == '\r' ? buffer_.size () - 1
+      : buffer_.size ();
 }
 
 void

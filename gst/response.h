@@ -63,7 +63,9 @@ class SseDecoder {
 public:
   using EventCallback = std::function<void (std::string_view data)>;
 
-  void push (std::string_view bytes, const EventCallback &on_event);
+  /* False once a line or an event has grown past limits::SSE_EVENT: the
+   * stream is then to be abandoned. */
+  bool push (std::string_view bytes, const EventCallback &on_event);
   /* End of body: true if nothing incomplete is left over. */
   bool finish (const EventCallback &on_event);
 
@@ -73,6 +75,7 @@ private:
   void feed_raw (std::string_view line, const EventCallback &on_event);
 
   std::string buffer_;         /* bytes of a line not yet terminated */
+  gsize scanned_ = 0;          /* of buffer_, already searched for a line end */
   std::string data_;           /* data: lines of the event being read */
   bool has_data_ = false;
   std::string raw_;            /* a bare JSON object being brace-counted */

@@ -61,6 +61,8 @@ Error::fatal () const
 {
   if (kind != Kind::Http)
     return false;
+  if (redirect)
+    return true;
 
   switch (http_status) {
     case 401:

@@ -33,6 +33,7 @@ struct Error {
   std::string reason;          /* google.rpc.ErrorInfo reason, e.g. "API_KEY_INVALID" */
   bool per_day_quota = false;  /* a QuotaFailure names a per-day quota: waiting won't help */
   bool model_call = false;     /* set by the client on generate calls: 404 = unknown model */
+  bool redirect = false;       /* a 3xx, never followed: the endpoint is wrong */
 
   static Error make (Kind kind, std::string message) {
     Error e;
@@ -48,7 +49,7 @@ struct Error {
   bool retryable () const;
 
   /* Nothing can work until a person changes something: bad or missing key,
-   * no permission, unknown model. */
+   * no permission, unknown model, an endpoint that redirects. */
   bool fatal () const;
 
   /* One line: "HTTP 429 RESOURCE_EXHAUSTED: Quota exceeded ..." */

@@ -44,7 +44,7 @@ ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   GST_REGISTRY_FORK=no \
   meson test -C "$asan" --print-errorlogs --num-processes "$(nproc)" \
     --suite client --suite emulator --suite engine --suite media --suite element \
-    --suite faults --no-suite real || status=1
+    --suite faults --suite hostile --no-suite real || status=1
 
 # Everything a test needs was installed above, so only the real-API test may
 # skip (it needs GEMINI_API_KEY); any other skip hides a missing dependency

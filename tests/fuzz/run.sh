@@ -36,7 +36,7 @@ H
 
 mkdir -p "$WORK/obj"
 # Engine objects: instrumented for coverage and the sanitizers, no main.
-for f in result response timecode transcript_parser; do
+for f in result json_doc response timecode transcript_parser; do
   $CXX $FLAGS -fsanitize=fuzzer-no-link,address,undefined -include "$WORK/config.h" \
     -c "$SRC/gst/$f.cpp" -o "$WORK/obj/$f.o"
 done

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Every bound the engine puts on what a server or a file may make it do.
+ * A server that misbehaves, by accident or on purpose, must not make a run
+ * grow without bound, spin, or wait for ever: past each bound the call fails
+ * with an error naming it. docs/reliability.md gives each one's reason. */
+#pragma once
+
+#include <gst/gst.h>
+
+namespace gemini::limits {
+
+/* A generateContent answer. The largest output of any Gemini model is
+ * 65,536 tokens, a few hundred KB of text; JSON-escaped inside the JSON of
+ * a response it stays far below this. */
+inline constexpr gsize ANSWER_BODY = 16 * 1024 * 1024;
+
+/* Whatever else the service answers of its own: a file, a cache, a batch's
+ * state, countTokens, an upload's status. Each is a few KB. */
+inline constexpr gsize CONTROL_BODY = 1024 * 1024;
+
+/* A batch's results, inline or as a results file: one answer per request. */
+inline constexpr gsize BATCH_BODY = 256 * 1024 * 1024;
+
+/* An error answer: a google.rpc.Status with its details is a few KB. */
+inline constexpr gsize ERROR_BODY = 256 * 1024;
+
+/* One server-sent event of a streamed answer: a chunk of text, never more
+ * than the whole answer. */
+inline constexpr gsize SSE_EVENT = ANSWER_BODY;
+
+/* A streamed answer as a whole. The attempt timeout bounds the silence
+ * between its events; the stream may last this many attempt timeouts in
+ * all, so that a server sending only keep-alives cannot hold it open. */
+inline constexpr guint STREAM_DEADLINE_FACTOR = 2;
+
+/* JSON nesting. The deepest document we read (a transcript in a part in a
+ * candidate in a response in a batch result) is under 20 levels; json-glib
+ * recurses once per level, and 80,000 levels overflow a thread's stack. */
+inline constexpr guint JSON_DEPTH = 64;
+
+/* The longest RetryInfo delay honoured. A server asking for more is not
+ * waited for: the call fails at once with the delay it asked for. */
+inline constexpr GstClockTime RETRY_DELAY = 5 * 60 * GST_SECOND;
+
+/* How long an uploaded file may stay PROCESSING. */
+inline constexpr GstClockTime FILE_PROCESSING = 20 * 60 * GST_SECOND;
+
+}  // namespace gemini::limits
