@@ -1298,6 +1298,10 @@ run_batch (const BatchSettings &settings, Progress &progress)
   }
   if (settings.poll_ms)
     config.file_poll_interval = settings.poll_ms * GST_MSECOND;
+  if (settings.request_timeout_ms)
+    config.request_timeout = settings.request_timeout_ms * GST_MSECOND;
+  if (settings.max_retries >= 0)
+    config.retry.max_attempts = (guint) settings.max_retries + 1;
   run.client = std::make_unique<gemini::Client> (config);
 
   /* SIGINT/SIGTERM: stop at the next step, with the state saved */

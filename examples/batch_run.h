@@ -30,6 +30,8 @@ struct BatchSettings {
   bool cancel = false;
   bool keep = false;
   bool retry_failed = false;
+  guint request_timeout_ms = 0;       /* 0: the client's default */
+  gint max_retries = -1;              /* -1: the client's default */
   std::string api_endpoint;           /* --emulator only */
   std::string api_key;                /* --emulator only */
 };

@@ -54,6 +54,8 @@ struct Options {
   gboolean retry_failed = FALSE;
   gint64 inline_limit = -1;
   gint poll_interval = 0;
+  gint request_timeout = 0;
+  gint max_retries = -1;
 
   ~Options () {
     g_free (list);
@@ -100,6 +102,17 @@ unwritable_reason (const std::string &path)
   if (g_access (dir.get (), W_OK) != 0)
     return std::string ("the directory ") + dir.get () + " is not writable";
   return {};
+}
+
+/* Whether writing `output` would replace `input`: the same file, through
+ * links or another spelling of its path. */
+bool
+same_file (const std::string &output, const std::string &input)
+{
+  GStatBuf a, b;
+  if (g_stat (output.c_str (), &a) != 0 || g_stat (input.c_str (), &b) != 0)
+    return false;
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 std::string
@@ -184,6 +197,12 @@ main (int argc, char **argv)
         "Video frames per second sent to Gemini, 0.01 to 24 (default 1)", "FPS"},
     {"media-resolution", 'r', 0, G_OPTION_ARG_STRING, &o.media_resolution,
         "Tokens per frame: auto, low, medium or high (default auto)", "RES"},
+    {"request-timeout", 0, 0, G_OPTION_ARG_INT, &o.request_timeout,
+        "Seconds one attempt of a request may take, plus a tenth of its media's duration "
+        "(default 120; 1 to 3600)", "S"},
+    {"max-retries", 0, 0, G_OPTION_ARG_INT, &o.max_retries,
+        "Retries of a failed request (429, 5xx, timeouts, network errors) before it fails "
+        "(default 4; 0 to 20)", "N"},
     {"concurrency", 'j', 0, G_OPTION_ARG_INT, &o.concurrency,
         "Segments transcribed at once, 1 to 64 (default 4)", "N"},
     {"emulator", 0, 0, G_OPTION_ARG_NONE, &o.emulator,
@@ -237,6 +256,11 @@ main (int argc, char **argv)
   GST_DEBUG_CATEGORY_INIT (gemini_transcribe_debug, "geminitranscribe", 0,
       "gemini-transcribe program");
 
+  if (o.request_timeout != 0 && (o.request_timeout < 1 || o.request_timeout > 3600))
+    return fail (EXIT_USAGE, "--request-timeout must be between 1 and 3600 s");
+  if (o.max_retries < -1 || o.max_retries > 20)
+    return fail (EXIT_USAGE, "--max-retries must be between 0 and 20");
+
   if (o.batch) {
     if (o.emulator_script)
       o.emulator = TRUE;
@@ -265,6 +289,8 @@ main (int argc, char **argv)
     b.cancel = o.cancel;
     b.keep = o.keep;
     b.retry_failed = o.retry_failed;
+    b.request_timeout_ms = (guint) o.request_timeout * 1000;
+    b.max_retries = o.max_retries;
     Progress progress (o.quiet);
     std::string error;
     std::unique_ptr<EmulatorProcess> emulator;
@@ -314,6 +340,9 @@ main (int argc, char **argv)
     outputs.push_back ({default_output (input), Format::Srt});
   }
   for (const auto &out : outputs) {
+    if (same_file (out.path, input))
+      return fail (EXIT_USAGE, "the output " + out.path + " is the input " + input
+          + ": choose another output with -o");
     const std::string why = unwritable_reason (out.path);
     if (!why.empty ())
       return fail (EXIT_OUTPUT, "cannot write " + out.path + ": " + why);
@@ -344,6 +373,8 @@ main (int argc, char **argv)
   settings.window_s = (guint) o.window;
   settings.fps = o.fps;
   settings.concurrency = (guint) o.concurrency;
+  settings.request_timeout_ms = (guint) o.request_timeout * 1000;
+  settings.max_retries = o.max_retries;
 
   Progress progress (o.quiet);
   std::unique_ptr<EmulatorProcess> emulator;

@@ -391,6 +391,10 @@ apply_settings (GstElement *t, const ElementSettings &s)
     g_object_set (t, "fps", s.fps, nullptr);
   if (s.concurrency)
     g_object_set (t, "max-concurrent-requests", s.concurrency, nullptr);
+  if (s.request_timeout_ms)
+    g_object_set (t, "request-timeout", s.request_timeout_ms, nullptr);
+  if (s.max_retries >= 0)
+    g_object_set (t, "max-retries", (guint) s.max_retries, nullptr);
 }
 
 }  // namespace

@@ -37,6 +37,8 @@ struct ElementSettings {
   guint window_s = 0;
   double fps = 0;
   guint concurrency = 0;
+  guint request_timeout_ms = 0;
+  gint max_retries = -1;              /* -1: the element's default */
   std::string api_endpoint;           /* set for --emulator only */
   std::string api_key;                /* set for --emulator only: a dummy key */
 };

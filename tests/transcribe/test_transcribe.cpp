@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include <glib/gstdio.h>
@@ -660,6 +661,60 @@ test_unwritable_output ()
   g_assert_cmpint (r.status, ==, 4);
 }
 
+/* The same file, by name, through a link, or as the default output of an
+ * input named like one: refused before anything is written. */
+void
+test_output_never_replaces_input ()
+{
+  gsize before = 0;
+  gchar *bytes = nullptr;
+  g_assert_true (g_file_get_contents (fx.clip.c_str (), &bytes, &before, nullptr));
+  g_free (bytes);
+
+  Run r = run_program ({fx.clip, "--emulator", "-q", "-o", fx.clip});
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err.c_str (), "is the input"));
+
+  const std::string link = path_in ("link.mkv");
+  g_assert_cmpint (symlink (fx.clip.c_str (), link.c_str ()), ==, 0);
+  r = run_program ({fx.clip, "--emulator", "-q", "-o", link});
+  g_assert_cmpint (r.status, ==, 1);
+
+  const std::string named_srt = path_in ("talk.srt");
+  g_assert_cmpint (symlink (fx.clip.c_str (), named_srt.c_str ()), ==, 0);
+  r = run_program ({"talk.srt", "--emulator", "-q"});
+  g_assert_cmpint (r.status, ==, 1);
+
+  GStatBuf st;
+  g_assert_cmpint (g_stat (fx.clip.c_str (), &st), ==, 0);
+  g_assert_cmpuint ((gsize) st.st_size, ==, before);
+}
+
+/* A server that does not answer: --request-timeout and --max-retries
+ * bound the run (the defaults, 120 s and 4 retries, would take minutes). */
+void
+test_request_timeout_and_retries_options ()
+{
+  const std::string script = path_in ("slow.json");
+  g_assert_true (g_file_set_contents (script.c_str (),
+          "{\"faults\": [{\"match\": \"generate\", \"type\": \"delay\", "
+          "\"delay_ms\": 60000}]}", -1, nullptr));
+  const gint64 t0 = g_get_monotonic_time ();
+  const Run r = run_program ({fx.clip, "--emulator-script", script, "-q", "-s", "10000",
+        "--request-timeout", "1", "--max-retries", "0", "-o", path_in ("slow.srt")});
+  const double took = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("unanswered requests, 1 s timeout, no retry: exit %d in %.1f s", r.status,
+      took);
+  g_assert_cmpint (r.status, ==, 6);
+  g_assert_cmpfloat (took, <, 30.0);
+
+  for (const char *bad : {"--request-timeout=-1", "--request-timeout=3601",
+        "--max-retries=21", "--max-retries=-2"}) {
+    const Run u = run_program ({fx.clip, "--emulator", bad, "-o", path_in ("u.srt")});
+    g_assert_cmpint (u.status, ==, 1);
+  }
+}
+
 void
 test_unknown_model ()
 {
@@ -764,6 +819,10 @@ main (int argc, char **argv)
   g_test_add_func ("/transcribe/no-key-exits-2-with-how-to", test_no_key);
   g_test_add_func ("/transcribe/unreadable-input-exits-3", test_unreadable_input);
   g_test_add_func ("/transcribe/unwritable-output-exits-4", test_unwritable_output);
+  g_test_add_func ("/transcribe/output-never-replaces-input",
+      test_output_never_replaces_input);
+  g_test_add_func ("/transcribe/request-timeout-and-max-retries-bound-the-run",
+      test_request_timeout_and_retries_options);
   g_test_add_func ("/transcribe/unknown-model-exits-5", test_unknown_model);
   g_test_add_func ("/transcribe/quota-exhausted-exits-5", test_quota_exhausted);
   g_test_add_func ("/transcribe/usage-errors-exit-1", test_usage);
