@@ -117,7 +117,72 @@ merge_info (Speaker &into, const Speaker &from)
   into.voice = from.voice;
 }
 
+/* The keys under which two names that same_person () matches always meet:
+ * every pair of their tokens (a list contained in the other shares at
+ * least two tokens with it), the whole name when it is one token, and the
+ * surname with the first name's initial. Only the first MAX_KEY_TOKENS
+ * tokens make pairs, so that a hostile name of a thousand words costs no
+ * more than a long real one. */
+std::vector<std::string>
+name_keys (const std::vector<std::string> &t)
+{
+  constexpr gsize MAX_KEY_TOKENS = 12;
+  std::vector<std::string> keys;
+  if (t.size () == 1)
+    keys.push_back ("=" + t[0]);
+  const gsize n = std::min (t.size (), MAX_KEY_TOKENS);
+  for (gsize i = 0; i < n; i++) {
+    for (gsize j = i + 1; j < n; j++)
+      keys.push_back (std::min (t[i], t[j]) + '\n' + std::max (t[i], t[j]));
+  }
+  for (gsize i = 0; i + 1 < t.size (); i++) {
+    if (!is_honorific (t[i])) {
+      gchar initial[6];
+      const gint len = g_unichar_to_utf8 (g_utf8_get_char (t[i].c_str ()), initial);
+      keys.push_back ("~" + t.back () + '\n' + std::string (initial, len));
+      break;
+    }
+  }
+  return keys;
+}
+
 }  // namespace
+
+/* The first registered speaker (in order of registration) who is the same
+ * person as `s`, or nullptr. */
+RegisteredSpeaker *
+SpeakerRegistry::match (const Speaker &s)
+{
+  if (!s.identified ())
+    return nullptr;
+  const std::vector<std::string> tokens = name_tokens (s.name);
+  std::set<gsize> candidates;
+  for (const auto &key : name_keys (tokens)) {
+    auto it = by_key_.find (key);
+    if (it != by_key_.end ())
+      candidates.insert (it->second.begin (), it->second.end ());
+  }
+  for (gsize position : candidates) {
+    RegisteredSpeaker &r = speakers_[position];
+    if (r.info.identified () && same_person (tokens, name_tokens (r.info.name)))
+      return &r;
+  }
+  return nullptr;
+}
+
+void
+SpeakerRegistry::index (gsize position)
+{
+  const RegisteredSpeaker &r = speakers_[position];
+  by_id_[r.id] = position;
+  if (!r.info.identified ())
+    return;
+  for (const auto &key : name_keys (name_tokens (r.info.name))) {
+    std::vector<gsize> &list = by_key_[key];
+    if (list.empty () || list.back () != position)
+      list.push_back (position);
+  }
+}
 
 /* Unidentified voices always get a new id, even when the previous segment
  * also had an unnamed voice: voice ids carry no identity across requests,
@@ -129,10 +194,12 @@ SpeakerRegistry::resolve (const SegmentTranscript &segment)
   ensure_debug_category ();
 
   std::vector<Speaker> voices = segment.speakers;
+  std::set<std::string> listed, spoke;
+  for (const auto &s : voices)
+    listed.insert (s.voice);
   for (const auto &u : segment.utterances) {
-    bool listed = std::any_of (voices.begin (), voices.end (),
-        [&] (const Speaker &s) { return s.voice == u.voice; });
-    if (!listed)
+    spoke.insert (u.voice);
+    if (listed.insert (u.voice).second)
       voices.push_back (Speaker{u.voice, "?", "?", "?", "?"});
   }
 
@@ -142,36 +209,27 @@ SpeakerRegistry::resolve (const SegmentTranscript &segment)
     if (ids.contains (s.voice))
       continue;
 
-    RegisteredSpeaker *match = nullptr;
-    if (s.identified ()) {
-      auto tokens = name_tokens (s.name);
-      for (auto &r : speakers_) {
-        if (r.info.identified () && same_person (tokens, name_tokens (r.info.name))) {
-          match = &r;
-          break;
-        }
-      }
-    }
-
-    if (match) {
-      merge_info (match->info, s);
-      GST_DEBUG ("voice %s is %s (%s)", s.voice.c_str (), match->id.c_str (),
-          match->info.name.c_str ());
+    RegisteredSpeaker *found = match (s);
+    if (found) {
+      /* Only identified speakers match, and a known name is never replaced:
+       * the keys stay true. */
+      merge_info (found->info, s);
+      GST_DEBUG ("voice %s is %s (%s)", s.voice.c_str (), found->id.c_str (),
+          found->info.name.c_str ());
     } else {
       RegisteredSpeaker r;
       r.id = "S" + std::to_string (speakers_.size () + 1);
       r.info = s;
       speakers_.push_back (std::move (r));
-      match = &speakers_.back ();
-      GST_DEBUG ("voice %s registered as %s (%s)", s.voice.c_str (), match->id.c_str (),
+      index (speakers_.size () - 1);
+      found = &speakers_.back ();
+      GST_DEBUG ("voice %s registered as %s (%s)", s.voice.c_str (), found->id.c_str (),
           s.name.c_str ());
     }
-    ids[s.voice] = match->id;
+    ids[s.voice] = found->id;
 
-    bool spoke = std::any_of (segment.utterances.begin (), segment.utterances.end (),
-        [&] (const Utterance &u) { return u.voice == s.voice; });
-    if (spoke && counted.insert (match->id).second)
-      match->segments++;
+    if (spoke.contains (s.voice) && counted.insert (found->id).second)
+      found->segments++;
   }
   return ids;
 }
@@ -179,9 +237,8 @@ SpeakerRegistry::resolve (const SegmentTranscript &segment)
 const RegisteredSpeaker *
 SpeakerRegistry::find (const std::string &id) const
 {
-  auto it = std::find_if (speakers_.begin (), speakers_.end (),
-      [&] (const RegisteredSpeaker &r) { return r.id == id; });
-  return it == speakers_.end () ? nullptr : &*it;
+  auto it = by_id_.find (id);
+  return it == by_id_.end () ? nullptr : &speakers_[it->second];
 }
 
 std::vector<KnownSpeaker>

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cue_builder.h"
@@ -37,10 +38,23 @@ public:
   const std::vector<RegisteredSpeaker> &speakers () const { return speakers_; }
   /* Identified speakers, for the next prompt. */
   std::vector<KnownSpeaker> known () const;
-  void reset () { speakers_.clear (); }
+  void reset ()
+  {
+    speakers_.clear ();
+    by_id_.clear ();
+    by_key_.clear ();
+  }
 
 private:
+  RegisteredSpeaker *match (const Speaker &s);
+  void index (gsize position);
+
   std::vector<RegisteredSpeaker> speakers_;
+  std::unordered_map<std::string, gsize> by_id_;
+  /* Name keys (name_keys ()) -> positions in speakers_ of the identified
+   * speakers with that key: a name is compared only with the names that
+   * share a key with it, so n speakers cost O(n log n), not O(n^2). */
+  std::unordered_map<std::string, std::vector<gsize>> by_key_;
 };
 
 }  // namespace gemini

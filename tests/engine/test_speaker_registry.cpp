@@ -131,6 +131,37 @@ test_one_person_two_voices (void)
   g_assert_cmpuint (reg.find ("S1")->segments, ==, 1);
 }
 
+/* A hostile answer with 100,000 speakers, each speaking once, and the same
+ * again in a second segment: every name is compared only with the names
+ * that share a key with it. Before, each new name was compared with every
+ * known one (minutes); a bound of a few seconds keeps it that way. */
+static void
+test_many_speakers (void)
+{
+  constexpr guint N = 100000;
+  SegmentTranscript seg;
+  for (guint i = 1; i <= N; i++) {
+    const std::string voice = std::to_string (i);
+    seg.speakers.push_back (Speaker{voice, "Speaker " + voice, "Company " + voice, "?", "?"});
+    Utterance u;
+    u.text = "words";
+    u.voice = voice;
+    seg.utterances.push_back (u);
+  }
+  SpeakerRegistry reg;
+  const gint64 t0 = g_get_monotonic_time ();
+  auto first = reg.resolve (seg);
+  auto second = reg.resolve (seg);
+  const double took = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("2 x %u speakers resolved in %.2f s", N, took);
+  g_assert_cmpuint (reg.speakers ().size (), ==, N);
+  g_assert_cmpstr (second["777"].c_str (), ==, first["777"].c_str ());
+  g_assert_cmpuint (reg.find (first["777"])->segments, ==, 2);
+  auto placed = reg.place (seg, 0, second);
+  g_assert_cmpstr (placed[776].speaker_label.c_str (), ==, "Speaker 777");
+  g_assert_cmpfloat (took, <, 20.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -142,5 +173,6 @@ main (int argc, char **argv)
   g_test_add_func ("/speakers/unidentified-voices-get-new-ids",
       test_unidentified_voices_get_new_ids);
   g_test_add_func ("/speakers/two-voices-same-name-share-id", test_one_person_two_voices);
+  g_test_add_func ("/speakers/hundred-thousand-speakers", test_many_speakers);
   return g_test_run ();
 }
