@@ -9,9 +9,10 @@
 
 namespace gemini::limits {
 
-/* A generateContent answer. The largest output of any Gemini model is
- * 65,536 tokens, a few hundred KB of text; JSON-escaped inside the JSON of
- * a response it stays far below this. */
+/* A generateContent answer, streamed or not (a streamed one's events
+ * included). The largest output of any Gemini model is 65,536 tokens, a
+ * few hundred KB of text; JSON-escaped inside the JSON of a response it
+ * stays far below this. */
 inline constexpr gsize ANSWER_BODY = 16 * 1024 * 1024;
 
 /* Whatever else the service answers of its own: a file, a cache, a batch's
@@ -23,10 +24,6 @@ inline constexpr gsize BATCH_BODY = 256 * 1024 * 1024;
 
 /* An error answer: a google.rpc.Status with its details is a few KB. */
 inline constexpr gsize ERROR_BODY = 256 * 1024;
-
-/* One server-sent event of a streamed answer: a chunk of text, never more
- * than the whole answer. */
-inline constexpr gsize SSE_EVENT = ANSWER_BODY;
 
 /* A streamed answer as a whole. The attempt timeout bounds the silence
  * between its events; the stream may last this many attempt timeouts in

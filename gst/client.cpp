@@ -1491,10 +1491,7 @@ Client::stream_generate_content (std::string_view model, const GenerateRequest &
   worker.post ([&worker, spec = std::move (spec), c = ref_ptr (cancellable), state,
                    done = std::move (done)] () mutable {
     auto on_data = [state] (std::string_view bytes) -> std::optional<Error> {
-      if (!state->decoder.push (bytes, [&] (std::string_view data) { state->on_event (data); })) {
-        return protocol_error ("a streamed event is larger than "
-            + std::to_string (limits::SSE_EVENT / 1024) + " KiB; abandoned");
-      }
+      state->decoder.push (bytes, [&] (std::string_view data) { state->on_event (data); });
       return state->error;
     };
     worker.start_call (std::move (spec), c.get (),

@@ -8,7 +8,6 @@
 #include <libsoup/soup.h>
 
 #include "glib_ptr.h"
-#include "bounds.h"
 #include "json_doc.h"
 
 namespace gemini {
@@ -311,12 +310,11 @@ parse_error_body (guint http_status, std::string_view body)
   return e;
 }
 
-bool
+void
 SseDecoder::push (std::string_view bytes, const EventCallback &on_event)
 {
   buffer_.append (bytes);
   process (on_event, false);
-  return buffer_.size () + data_.size () + raw_.size () <= limits::SSE_EVENT;
 }
 
 bool

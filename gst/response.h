@@ -63,9 +63,7 @@ class SseDecoder {
 public:
   using EventCallback = std::function<void (std::string_view data)>;
 
-  /* False once a line or an event has grown past limits::SSE_EVENT: the
-   * stream is then to be abandoned. */
-  bool push (std::string_view bytes, const EventCallback &on_event);
+  void push (std::string_view bytes, const EventCallback &on_event);
   /* End of body: true if nothing incomplete is left over. */
   bool finish (const EventCallback &on_event);
 
