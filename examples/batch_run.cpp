@@ -129,25 +129,6 @@ string_array (const std::vector<std::string> &v)
   return json_node_init_array (json_node_alloc (), a);
 }
 
-std::vector<std::string>
-strings_of (JsonObject *o, const char *name)
-{
-  std::vector<std::string> out;
-  JsonNode *n = json_object_get_member (o, name);
-  if (!n || !JSON_NODE_HOLDS_ARRAY (n))
-    return out;
-  JsonArray *a = json_node_get_array (n);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    out.emplace_back (json_array_get_string_element (a, i));
-  return out;
-}
-
-std::string
-str (JsonObject *o, const char *name)
-{
-  return json_object_get_string_member_with_default (o, name, "");
-}
-
 /* Writes `text` to `path` through a temporary file and a rename, so a kill
  * leaves the old file or the new one, never half of one. */
 bool
@@ -231,6 +212,120 @@ save_state (State &s)
     g_printerr ("gemini-transcribe: cannot save %s: %s\n", s.path.c_str (), error.c_str ());
 }
 
+/* The key of input `index` (from 0) and of its window `window`: the only
+ * names this program gives its cache files and batch requests. */
+std::string
+input_key (size_t index)
+{
+  char key[32];
+  g_snprintf (key, sizeof key, "in%05zu", index + 1);
+  return key;
+}
+
+std::string
+window_key (const std::string &input, size_t window)
+{
+  return input + "#" + std::to_string (window);
+}
+
+/* Reads JSON nobody vouches for (a state or result file anyone may have
+ * edited, a server's listing): members of the wrong type are an error
+ * naming the first, never a crash or a GLib critical. */
+class StrictReader {
+public:
+  bool failed () const { return !error_.empty (); }
+  const std::string &error () const { return error_; }
+
+  void fail (const std::string &where, const std::string &what) {
+    if (error_.empty ())
+      error_ = where + ": " + what;
+  }
+
+  std::string string (JsonObject *o, const char *name, const std::string &where) {
+    JsonNode *n = json_object_get_member (o, name);
+    if (!n || JSON_NODE_HOLDS_NULL (n))
+      return {};
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+      fail (where, std::string ("\"") + name + "\" is not a string");
+      return {};
+    }
+    return json_node_get_string (n);
+  }
+
+  gint64 integer (JsonObject *o, const char *name, const std::string &where) {
+    JsonNode *n = json_object_get_member (o, name);
+    if (!n || JSON_NODE_HOLDS_NULL (n))
+      return 0;
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64
+        || json_node_get_int (n) < 0) {
+      fail (where, std::string ("\"") + name + "\" is not a count");
+      return 0;
+    }
+    return json_node_get_int (n);
+  }
+
+  bool boolean (JsonObject *o, const char *name, const std::string &where) {
+    JsonNode *n = json_object_get_member (o, name);
+    if (!n || JSON_NODE_HOLDS_NULL (n))
+      return false;
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+      fail (where, std::string ("\"") + name + "\" is not true or false");
+      return false;
+    }
+    return json_node_get_boolean (n);
+  }
+
+  /* An array of objects (or of strings); empty when absent. */
+  JsonArray *array (JsonObject *o, const char *name, const std::string &where) {
+    JsonNode *n = json_object_get_member (o, name);
+    if (!n || JSON_NODE_HOLDS_NULL (n))
+      return nullptr;
+    if (!JSON_NODE_HOLDS_ARRAY (n)) {
+      fail (where, std::string ("\"") + name + "\" is not a list");
+      return nullptr;
+    }
+    return json_node_get_array (n);
+  }
+
+  JsonObject *object_at (JsonArray *a, guint i, const std::string &where) {
+    JsonNode *n = json_array_get_element (a, i);
+    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+      fail (where, "not an object");
+      return nullptr;
+    }
+    return json_node_get_object (n);
+  }
+
+  std::vector<std::string> strings (JsonObject *o, const char *name, const std::string &where) {
+    std::vector<std::string> out;
+    JsonArray *a = array (o, name, where);
+    for (guint i = 0; a && i < json_array_get_length (a); i++) {
+      JsonNode *n = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+        fail (where, std::string ("\"") + name + "\" holds something other than strings");
+        return {};
+      }
+      out.emplace_back (json_node_get_string (n));
+    }
+    return out;
+  }
+
+  /* A resource name the service gave: "files/abc-123", "batches/x9". */
+  void service_name (const std::string &name, const char *collection, const std::string &where) {
+    const std::string prefix = std::string (collection) + "/";
+    const bool ok = name.empty () || (g_str_has_prefix (name.c_str (), prefix.c_str ())
+        && name.size () > prefix.size () && name.size () <= 256
+        && std::all_of (name.begin () + prefix.size (), name.end (), [] (char c) {
+              return g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.'; })
+        && name.find ("..") == std::string::npos);
+    if (!ok)
+      fail (where, "\"" + name + "\" is not a " + collection + " name");
+  }
+
+private:
+  std::string error_;
+};
+
 bool
 load_state (State &s, std::string &error)
 {
@@ -241,53 +336,82 @@ load_state (State &s, std::string &error)
     g_error_free (err);
     return false;
   }
-  JsonNode *root = doc.get ();
-  if (!JSON_NODE_HOLDS_OBJECT (root)) {
+  if (!JSON_NODE_HOLDS_OBJECT (doc.get ())) {
     error = "not a JSON object";
     return false;
   }
-  JsonObject *r = json_node_get_object (root);
-  s.model = str (r, "model");
-  JsonArray *inputs = json_object_get_array_member (r, "inputs");
-  for (guint i = 0; inputs && i < json_array_get_length (inputs); i++) {
-    JsonObject *o = json_array_get_object_element (inputs, i);
+  StrictReader read;
+  JsonObject *r = json_node_get_object (doc.get ());
+  s.model = read.string (r, "model", "the state");
+  std::set<std::string> window_keys;
+  JsonArray *inputs = read.array (r, "inputs", "the state");
+  for (guint i = 0; inputs && i < json_array_get_length (inputs) && !read.failed (); i++) {
+    const std::string where = "input " + std::to_string (i + 1);
+    JsonObject *o = read.object_at (inputs, i, where);
+    if (!o)
+      break;
     InputState in;
-    in.path = str (o, "path");
-    in.key = str (o, "key");
-    in.status = str (o, "status");
-    in.error = str (o, "error");
-    in.mime = str (o, "mime");
-    in.duration = (GstClockTime) json_object_get_int_member_with_default (o, "duration_ns", 0);
-    in.has_video = json_object_get_boolean_member_with_default (o, "has_video", FALSE);
-    in.media_bytes = json_object_get_int_member_with_default (o, "media_bytes", 0);
-    in.file_name = str (o, "file_name");
-    in.file_uri = str (o, "file_uri");
-    in.file_expires = str (o, "file_expires");
-    JsonArray *windows = json_object_get_array_member (o, "windows");
-    for (guint k = 0; windows && k < json_array_get_length (windows); k++) {
-      JsonObject *wo = json_array_get_object_element (windows, k);
-      in.windows.push_back ({ str (wo, "key"),
-            (GstClockTime) json_object_get_int_member (wo, "start_ns"),
-            (GstClockTime) json_object_get_int_member (wo, "duration_ns") });
+    in.path = read.string (o, "path", where);
+    in.key = read.string (o, "key", where);
+    if (in.key != input_key (i))
+      read.fail (where, "key \"" + in.key + "\" is not the one this program gives it");
+    in.status = read.string (o, "status", where);
+    in.error = read.string (o, "error", where);
+    in.mime = read.string (o, "mime", where);
+    in.duration = (GstClockTime) read.integer (o, "duration_ns", where);
+    in.has_video = read.boolean (o, "has_video", where);
+    in.media_bytes = read.integer (o, "media_bytes", where);
+    in.file_name = read.string (o, "file_name", where);
+    read.service_name (in.file_name, "files", where);
+    in.file_uri = read.string (o, "file_uri", where);
+    in.file_expires = read.string (o, "file_expires", where);
+    JsonArray *windows = read.array (o, "windows", where);
+    for (guint k = 0; windows && k < json_array_get_length (windows) && !read.failed (); k++) {
+      const std::string wwhere = where + ", window " + std::to_string (k + 1);
+      JsonObject *wo = read.object_at (windows, k, wwhere);
+      if (!wo)
+        break;
+      WindowState w;
+      w.key = read.string (wo, "key", wwhere);
+      if (w.key != window_key (in.key, k))
+        read.fail (wwhere, "key \"" + w.key + "\" is not the one this program gives it");
+      w.start = (GstClockTime) read.integer (wo, "start_ns", wwhere);
+      w.duration = (GstClockTime) read.integer (wo, "duration_ns", wwhere);
+      window_keys.insert (w.key);
+      in.windows.push_back (std::move (w));
     }
-    in.written = strings_of (o, "written");
-    in.writing = str (o, "writing");
-    in.writing_prior = str (o, "writing_prior");
-    in.job = str (o, "job");
+    in.written = read.strings (o, "written", where);
+    in.writing = read.string (o, "writing", where);
+    in.writing_prior = read.string (o, "writing_prior", where);
+    in.job = read.string (o, "job", where);
     s.inputs.push_back (std::move (in));
   }
-  JsonArray *jobs = json_object_get_array_member (r, "jobs");
-  for (guint i = 0; jobs && i < json_array_get_length (jobs); i++) {
-    JsonObject *o = json_array_get_object_element (jobs, i);
+  JsonArray *jobs = read.array (r, "jobs", "the state");
+  for (guint i = 0; jobs && i < json_array_get_length (jobs) && !read.failed (); i++) {
+    const std::string where = "job " + std::to_string (i + 1);
+    JsonObject *o = read.object_at (jobs, i, where);
+    if (!o)
+      break;
     JobState j;
-    j.display_name = str (o, "display_name");
-    j.name = str (o, "name");
-    j.input_file = str (o, "input_file");
-    j.keys = strings_of (o, "keys");
-    j.state = str (o, "state");
-    j.results_saved = json_object_get_boolean_member_with_default (o, "results_saved", FALSE);
-    j.deleted = json_object_get_boolean_member_with_default (o, "deleted", FALSE);
+    j.display_name = read.string (o, "display_name", where);
+    j.name = read.string (o, "name", where);
+    read.service_name (j.name, "batches", where);
+    j.input_file = read.string (o, "input_file", where);
+    read.service_name (j.input_file, "files", where);
+    j.keys = read.strings (o, "keys", where);
+    for (const auto &k : j.keys)
+      if (!window_keys.count (k))
+        read.fail (where, "key \"" + k + "\" is no window's of this run");
+    j.state = read.string (o, "state", where);
+    j.results_saved = read.boolean (o, "results_saved", where);
+    j.deleted = read.boolean (o, "deleted", where);
     s.jobs.push_back (std::move (j));
+  }
+  if (read.failed ()) {
+    error = "not a state file this program wrote (" + read.error () + ")";
+    s.inputs.clear ();
+    s.jobs.clear ();
+    return false;
   }
   return true;
 }
@@ -595,14 +719,19 @@ load_answer (const State &s, const std::string &key)
   if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
     return std::nullopt;
   JsonObject *o = json_node_get_object (root.get ());
+  StrictReader read;
+  if (read.string (o, "key", key) != key)
+    return std::nullopt;
   WindowAnswer a;
-  a.text = str (o, "text");
-  a.truncated = json_object_get_boolean_member_with_default (o, "truncated", FALSE);
-  a.error = str (o, "error");
-  a.prompt_tokens = json_object_get_int_member_with_default (o, "prompt_tokens", 0);
-  a.audio_tokens = json_object_get_int_member_with_default (o, "audio_tokens", 0);
-  a.candidates_tokens = json_object_get_int_member_with_default (o, "candidates_tokens", 0);
-  a.total_tokens = json_object_get_int_member_with_default (o, "total_tokens", 0);
+  a.text = read.string (o, "text", key);
+  a.truncated = read.boolean (o, "truncated", key);
+  a.error = read.string (o, "error", key);
+  a.prompt_tokens = read.integer (o, "prompt_tokens", key);
+  a.audio_tokens = read.integer (o, "audio_tokens", key);
+  a.candidates_tokens = read.integer (o, "candidates_tokens", key);
+  a.total_tokens = read.integer (o, "total_tokens", key);
+  if (read.failed ())
+    return std::nullopt;
   return a;
 }
 
@@ -650,6 +779,7 @@ assemble (const InputState &in, const std::string &model,
       continue;
     }
     report.status = "ok";
+    report.repairs = parsed->repairs;
     auto ids = registry.resolve (parsed.value ());
     std::vector<gemini::TimedUtterance> timed = registry.place (parsed.value (), w.start, ids);
     for (const auto &tu : timed) {
@@ -865,16 +995,28 @@ Run::submit ()
       auto page = client->list_batches_sync (100, token, cancellable.get ());
       if (!page)
         return false;
+      if (!JSON_NODE_HOLDS_OBJECT (page->get ()))
+        return false;
+      StrictReader read;
       JsonObject *o = json_node_get_object (page->get ());
-      JsonArray *ops = json_object_has_member (o, "operations") ?
-          json_object_get_array_member (o, "operations") : nullptr;
-      for (guint i = 0; ops && i < json_array_get_length (ops); i++) {
-        JsonObject *op = json_array_get_object_element (ops, i);
-        JsonObject *meta = json_object_get_object_member (op, "metadata");
-        if (meta && str (meta, "displayName") == job.display_name)
-          job.name = str (op, "name");
+      JsonArray *ops = read.array (o, "operations", "the list of batches");
+      for (guint i = 0; ops && i < json_array_get_length (ops) && !read.failed (); i++) {
+        JsonObject *op = read.object_at (ops, i, "a batch");
+        JsonNode *meta = op ? json_object_get_member (op, "metadata") : nullptr;
+        if (meta && JSON_NODE_HOLDS_OBJECT (meta)
+            && read.string (json_node_get_object (meta), "displayName", "a batch")
+                == job.display_name) {
+          const std::string name = read.string (op, "name", "a batch");
+          read.service_name (name, "batches", "a batch");
+          if (!read.failed ())
+            job.name = name;
+        }
       }
-      token = str (o, "nextPageToken");
+      token = read.string (o, "nextPageToken", "the list of batches");
+      if (read.failed ()) {
+        say ("cannot look for " + job.display_name + ": " + read.error ());
+        return false;
+      }
       if (token.empty () || !job.name.empty ())
         break;
     }
@@ -910,7 +1052,7 @@ Run::submit ()
     media.has_video = in->has_video;
     in->windows.clear ();
     for (const auto &w : gemini::batch_windows (media, settings_for)) {
-      const std::string key = in->key + "#" + std::to_string (in->windows.size ());
+      const std::string key = window_key (in->key, in->windows.size ());
       requests.push_back ({ key, gemini::batch_transcription_request (media, w, settings_for) });
       keys.push_back (key);
       in->windows.push_back ({ key, w.start, w.end - w.start });
@@ -1004,8 +1146,18 @@ Run::wait_all ()
           say ("cannot read the results of " + job.name + ": " + results.error ().describe ());
         return false;
       }
-      for (const auto &r : results.value ())
-        save_answer (state, r);
+      /* Only the requests this run made: a key is a file name in the
+       * cache folder, and the service's answer chooses it. */
+      guint foreign = 0;
+      for (const auto &r : results.value ()) {
+        if (std::find (job.keys.begin (), job.keys.end (), r.key) == job.keys.end ())
+          foreign++;
+        else
+          save_answer (state, r);
+      }
+      if (foreign > 0)
+        say ("ignored " + std::to_string (foreign) + " results of " + job.name
+            + " for requests this run did not make");
     } else {
       job_error = "the batch " + job.name + " ended " + job.state +
           (finished->error ? ": " + finished->error->message : std::string ());
@@ -1230,14 +1382,30 @@ run_batch (const BatchSettings &settings, Progress &progress)
       return EXIT_USAGE;
     }
   }
+  std::map<std::string, std::string> input_files;
+  for (const auto &p : paths)
+    if (auto key = file_key (p))
+      input_files.emplace (*key, p);
+  auto input_at = [&input_files] (const std::string &path) -> const std::string * {
+    auto key = file_key (path);
+    auto it = key ? input_files.find (*key) : input_files.end ();
+    return it == input_files.end () ? nullptr : &it->second;
+  };
   std::set<std::string> seen_outputs;
   for (const auto &p : paths)
-    for (const auto &templ : run.outputs)
-      if (!seen_outputs.insert (render_template (templ, p)).second) {
+    for (const auto &templ : run.outputs) {
+      const std::string out = render_template (templ, p);
+      if (!seen_outputs.insert (out).second) {
         fprintf (stderr, "gemini-transcribe: two inputs would write %s: put {stem} or "
-            "{name} in the -o template\n", render_template (templ, p).c_str ());
+            "{name} in the -o template\n", out.c_str ());
         return EXIT_USAGE;
       }
+      if (const std::string *input = input_at (out)) {
+        fprintf (stderr, "gemini-transcribe: the output %s is the input %s: choose "
+            "another -o template\n", out.c_str (), input->c_str ());
+        return EXIT_USAGE;
+      }
+    }
 
   State &state = run.state;
   if (!settings.state_file.empty ()) {
@@ -1247,6 +1415,11 @@ run_batch (const BatchSettings &settings, Progress &progress)
                 paths.front ()).c_str ()));
     GPtr<gchar> p (g_build_filename (dir.get (), STATE_NAME, nullptr));
     state.path = p.get ();
+  }
+  if (const std::string *input = input_at (state.path)) {
+    fprintf (stderr, "gemini-transcribe: the state file %s is the input %s: choose "
+        "another --state FILE\n", state.path.c_str (), input->c_str ());
+    return EXIT_USAGE;
   }
   const std::string model = settings.model.empty () ? DEFAULT_MODEL : settings.model;
   if (g_file_test (state.path.c_str (), G_FILE_TEST_EXISTS)) {
@@ -1269,9 +1442,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
     for (size_t i = 0; i < paths.size (); i++) {
       InputState in;
       in.path = paths[i];
-      char key[32];
-      g_snprintf (key, sizeof key, "in%05zu", i + 1);
-      in.key = key;
+      in.key = input_key (i);
       if (g_access (in.path.c_str (), R_OK) != 0 ||
           g_file_test (in.path.c_str (), G_FILE_TEST_IS_DIR)) {
         in.status = "unreadable";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
@@ -231,6 +232,11 @@ render_json (const Transcript &t)
     add_int (b, "media_bytes", (gint64) s.media_bytes);
     json_builder_set_member_name (b, "truncated");
     json_builder_add_boolean_value (b, s.truncated);
+    json_builder_set_member_name (b, "repairs");
+    json_builder_begin_array (b);
+    for (const auto &r : s.repairs)
+      json_builder_add_string_value (b, r.c_str ());
+    json_builder_end_array (b);
     json_builder_end_object (b);
     prompt += s.prompt_tokens;
     candidates += s.candidates_tokens;
@@ -354,10 +360,35 @@ render_html (const Transcript &t)
   return out;
 }
 
+std::string
+invalid_time (const Transcript &t)
+{
+  auto quoted = [] (const std::string &text) {
+    GPtr<gchar> head (g_utf8_substring (text.c_str (), 0, 40));
+    return "\"" + std::string (head.get ()) + "\"";
+  };
+  for (gsize i = 0; i < t.cues.size (); i++) {
+    const Cue &c = t.cues[i];
+    if (!GST_CLOCK_TIME_IS_VALID (c.start) || !GST_CLOCK_TIME_IS_VALID (c.duration)
+        || c.duration == 0 || c.start + c.duration < c.start
+        || !GST_CLOCK_TIME_IS_VALID (c.start + c.duration))
+      return "cue " + std::to_string (i + 1) + " " + quoted (c.text) + " has no valid time";
+  }
+  for (gsize i = 0; i < t.utterances.size (); i++) {
+    const Utterance &u = t.utterances[i];
+    if (!GST_CLOCK_TIME_IS_VALID (u.start))
+      return "row " + std::to_string (i + 1) + " " + quoted (u.text) + " has no valid start";
+  }
+  return {};
+}
+
 bool
 write_text_output (const std::string &path, Format f, const Transcript &t,
     std::string &error)
 {
+  error = invalid_time (t);
+  if (!error.empty ())
+    return false;
   std::string content;
   switch (f) {
     case Format::Srt: content = render_srt (t); break;
@@ -376,6 +407,22 @@ write_text_output (const std::string &path, Format f, const Transcript &t,
     return false;
   }
   return true;
+}
+
+std::optional<std::string>
+file_key (const std::string &path)
+{
+  GStatBuf st;
+  if (g_stat (path.c_str (), &st) != 0)
+    return std::nullopt;
+  return std::to_string (st.st_dev) + ":" + std::to_string (st.st_ino);
+}
+
+bool
+same_file (const std::string &output, const std::string &input)
+{
+  const auto out = file_key (output);
+  return out && out == file_key (input);
 }
 
 }  // namespace transcribe

@@ -139,4 +139,25 @@ Progress::speaker_summary (const Transcript &t)
   }
 }
 
+void
+Progress::repairs (const Transcript &t)
+{
+  /* Each repair is already one line per kind and segment (a million bad
+   * rows give one); past this many segments' worth, a count. */
+  constexpr gsize SHOWN = 20;
+  if (quiet_)
+    return;
+  finish_line ();
+  gsize n = 0;
+  for (const auto &s : t.segments) {
+    for (const auto &r : s.repairs) {
+      if (n++ < SHOWN)
+        fprintf (stderr, "note: segment %" G_GUINT64_FORMAT ": %s\n", s.index, r.c_str ());
+    }
+  }
+  if (n > SHOWN)
+    fprintf (stderr, "note: %" G_GSIZE_FORMAT " more repairs (the JSON output lists them)\n",
+        n - SHOWN);
+}
+
 }  // namespace transcribe

@@ -29,6 +29,8 @@ public:
   void finish_line ();
   void message (const std::string &line);
   void speaker_summary (const Transcript &t);
+  /* What was repaired in the model's answers, a line per repair. */
+  void repairs (const Transcript &t);
 
 private:
   bool due ();

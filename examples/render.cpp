@@ -223,6 +223,8 @@ std::optional<Failure>
 render_video (const std::string &uri, const std::string &path, Format f, bool burn,
     const Transcript &t, Progress &progress)
 {
+  if (std::string invalid = invalid_time (t); !invalid.empty ())
+    return Failure{EXIT_OUTPUT, invalid};
   const Codecs codecs = codecs_for (f);
   Render r{t, progress, path};
   const std::string partial = path + ".part";

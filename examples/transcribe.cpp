@@ -104,17 +104,6 @@ unwritable_reason (const std::string &path)
   return {};
 }
 
-/* Whether writing `output` would replace `input`: the same file, through
- * links or another spelling of its path. */
-bool
-same_file (const std::string &output, const std::string &input)
-{
-  GStatBuf a, b;
-  if (g_stat (output.c_str (), &a) != 0 || g_stat (input.c_str (), &b) != 0)
-    return false;
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 std::string
 default_output (const std::string &input)
 {
@@ -407,6 +396,7 @@ main (int argc, char **argv)
     progress.message ("Wrote " + out.path);
   }
   progress.speaker_summary (t);
+  progress.repairs (t);
 
   guint failed = 0;
   std::string first_error;

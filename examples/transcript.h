@@ -53,6 +53,7 @@ struct SegmentReport {
   GstClockTime request_time = 0;
   guint64 media_bytes = 0;
   bool truncated = false;
+  std::vector<std::string> repairs;   /* what the parser fixed in the answer */
 };
 
 struct Transcript {

@@ -214,6 +214,14 @@ on_segment_message (Run *run, const GstStructure *s)
   gboolean truncated = FALSE;
   gst_structure_get_boolean (s, "truncated", &truncated);
   r.truncated = truncated;
+  if (const GValue *repairs = gst_structure_get_value (s, "repairs");
+      repairs && GST_VALUE_HOLDS_ARRAY (repairs)) {
+    for (guint i = 0; i < gst_value_array_get_size (repairs); i++) {
+      const GValue *v = gst_value_array_get_value (repairs, i);
+      if (G_VALUE_HOLDS_STRING (v))
+        r.repairs.emplace_back (g_value_get_string (v));
+    }
+  }
   const gchar *status = gst_structure_get_string (s, "status");
   const gchar *error = gst_structure_get_string (s, "error");
   r.status = status ? status : "";

@@ -348,6 +348,8 @@ wait_for_batch (Client &client, std::string_view name, const BatchPollOptions &o
     auto job = parse_batch_job (answer->get ());
     if (!job)
       return job.error ();
+    if (job->error)
+      client.redact (*job->error);
     if (options.on_poll)
       options.on_poll (job.value ());
     if (batch_state_done (job->state))
@@ -375,14 +377,28 @@ fetch_batch_results (Client &client, const BatchJob &job, const std::vector<std:
   if (job.state != BatchState::Succeeded)
     return protocol ("the batch " + job.name + " ended " + batch_state_name (job.state) +
         " and has no results");
-  if (job.responses_file.empty ())
-    return parse_inline_results (job, keys);
-  auto bytes = client.download_file_sync (job.responses_file, cancellable);
-  if (!bytes)
-    return bytes.error ();
-  gsize size = 0;
-  auto data = static_cast<const char *> (g_bytes_get_data (bytes->get (), &size));
-  return parse_results_jsonl (std::string_view (data ? data : "", size));
+  Result<std::vector<BatchResult>> results = protocol ("no results");
+  if (job.responses_file.empty ()) {
+    results = parse_inline_results (job, keys);
+  } else {
+    auto bytes = client.download_file_sync (job.responses_file, cancellable);
+    if (!bytes)
+      return bytes.error ();
+    gsize size = 0;
+    auto data = static_cast<const char *> (g_bytes_get_data (bytes->get (), &size));
+    results = parse_results_jsonl (std::string_view (data ? data : "", size));
+  }
+  /* The client returned these answers as JSON, unread: what the server
+   * wrote in them is cleaned here, before anyone prints or saves it. */
+  if (!results.ok ())
+    return results;
+  for (auto &r : results.value ()) {
+    if (r.error)
+      client.redact (*r.error);
+    if (r.response)
+      r.response->text = client.without_secrets (std::move (r.response->text));
+  }
+  return results;
 }
 
 namespace {

@@ -42,4 +42,30 @@ inline constexpr GstClockTime RETRY_DELAY = 5 * 60 * GST_SECOND;
 /* How long an uploaded file may stay PROCESSING. */
 inline constexpr GstClockTime FILE_PROCESSING = 20 * 60 * GST_SECOND;
 
+/* Rows of one answer, in proportion to the clip it is about. Fast speech is
+ * four or five words a second and the prompt asks for a row per sentence or
+ * turn, so four rows a second is beyond anyone; a few seconds' clip still
+ * gets ROWS_FLOOR. Past the bound the rest is a generation loop or a hostile
+ * server: it is dropped, with a repair saying how many. */
+inline constexpr guint ROWS_PER_MINUTE = 240;
+inline constexpr guint ROWS_FLOOR = 64;
+
+/* Speakers of one answer, heard or shown on screen (a panel, a credits
+ * card): one a second is already a crowd. */
+inline constexpr guint SPEAKERS_PER_MINUTE = 60;
+inline constexpr guint SPEAKERS_FLOOR = 32;
+
+/* The clip a proportional bound assumes when its duration is unknown: the
+ * longest media one request takes (9.5 hours of audio). */
+inline constexpr GstClockTime UNKNOWN_CLIP = 10 * 3600 * GST_SECOND;
+
+/* `per_minute` per minute of `clip`, at least `floor`. */
+inline gsize
+in_proportion (GstClockTime clip, guint per_minute, guint floor)
+{
+  const GstClockTime d = clip > 0 && GST_CLOCK_TIME_IS_VALID (clip) ? clip : UNKNOWN_CLIP;
+  const gsize n = static_cast<gsize> (gst_util_uint64_scale_ceil (d, per_minute, 60 * GST_SECOND));
+  return n > floor ? n : floor;
+}
+
 }  // namespace gemini::limits

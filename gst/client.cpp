@@ -391,10 +391,16 @@ public:
   void redact (Error &e) const
   {
     for (std::string *text : {&e.message, &e.status, &e.reason}) {
-      replace_all (*text, config_.api_key);
-      replace_all (*text, config_.access_token);
+      redact (*text);
       *text = printable_text (*text);
     }
+  }
+
+  /* A model's text keeps its newlines: only the secrets go. */
+  void redact (std::string &text) const
+  {
+    replace_all (text, config_.api_key);
+    replace_all (text, config_.access_token);
   }
 
   ClientStats stats () const
@@ -1385,6 +1391,19 @@ Client::stats () const
   return impl_->worker.stats ();
 }
 
+void
+Client::redact (Error &e) const
+{
+  impl_->worker.redact (e);
+}
+
+std::string
+Client::without_secrets (std::string text) const
+{
+  impl_->worker.redact (text);
+  return text;
+}
+
 std::string
 Client::model_url (std::string_view model, std::string_view method) const
 {
@@ -1438,6 +1457,7 @@ Client::generate_content (std::string_view model, const GenerateRequest &req,
             done (std::move (e));
             return;
           }
+          worker.redact (parsed->text);
           done (std::move (parsed));
         });
   });
@@ -1512,6 +1532,7 @@ Client::stream_generate_content (std::string_view model, const GenerateRequest &
             done (std::move (*error));
             return;
           }
+          worker.redact (state->merged.text);
           done (std::move (state->merged));
         },
         std::move (on_data));

@@ -134,6 +134,12 @@ public:
   const ClientConfig &config () const { return config_; }
   ClientStats stats () const;
 
+  /* For server text the client hands over unread (the batch answers, as
+   * JSON): the error's strings without the key or token and printable;
+   * a text without them. The client's own errors come so already. */
+  void redact (Error &e) const;
+  std::string without_secrets (std::string text) const;
+
   /* "models/{model}:generateContent" (Developer) or the Vertex publisher path. */
   std::string model_url (std::string_view model, std::string_view method) const;
 

@@ -1,6 +1,7 @@
 #include "transcript_parser.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 
 #include "debug.h"
 #include "glib_ptr.h"
+#include "bounds.h"
 #include "timecode.h"
 
 GEMINI_DEBUG_CATEGORY (gemini_parser_debug, "geminiparser",
@@ -24,8 +26,15 @@ namespace {
  * asked for, and json-glib recurses on nesting. */
 constexpr gsize MAX_DEPTH = 32;
 
+/* Answers a stream re-reads on every completed row (a few hundred rows). */
+constexpr gsize EAGER_PARSE = 64 * 1024;
+
 /* One tolerance for "same second": the model writes whole seconds. */
 constexpr GstClockTime TOLERANCE = GST_SECOND;
+
+/* A sentence the segment's cut interrupts ends after the segment: clamping
+ * it is routine. An end further past than a long sentence is a wrong time. */
+constexpr GstClockTime END_OVERHANG = 10 * GST_SECOND;
 
 /* A phrase said more than this many times in a row is a generation loop. */
 constexpr gsize MAX_REPEATS = 3;
@@ -80,6 +89,20 @@ private:
   };
   std::vector<Entry> entries_;
 };
+
+/* What a repair quotes of the answer: a timecode, not a paragraph. The
+ * lenient reader may hand over invalid UTF-8, which g_utf8_substring()
+ * would read past. */
+std::string
+excerpt (const std::string &s)
+{
+  constexpr glong SHOWN = 32;
+  GPtr<gchar> valid (g_utf8_make_valid (s.data (), static_cast<gssize> (s.size ())));
+  if (g_utf8_strlen (valid.get (), -1) <= SHOWN)
+    return valid.get ();
+  GPtr<gchar> head (g_utf8_substring (valid.get (), 0, SHOWN));
+  return std::string (head.get ()) + "…";
+}
 
 std::string
 trim (std::string_view s)
@@ -205,11 +228,34 @@ field_or_unknown (JsonObject *obj, const char *name, const char *alias = nullptr
   return v.empty () ? "?" : v;
 }
 
+/* What an answer holds, read up to the bounds of its clip
+ * (gst/bounds.h): rows past them are counted, not kept. */
+struct Extracted {
+  explicit Extracted (const ParseContext &ctx)
+      : max_rows (limits::in_proportion (ctx.duration, limits::ROWS_PER_MINUTE,
+                limits::ROWS_FLOOR)),
+        max_speakers (limits::in_proportion (ctx.duration,
+                limits::SPEAKERS_PER_MINUTE, limits::SPEAKERS_FLOOR)) {}
+
+  std::vector<RawUtterance> rows;
+  std::vector<Speaker> speakers;
+  std::string language;
+  bool recognized = false;           /* found a table, even an empty one */
+  gsize max_rows;
+  gsize max_speakers;
+  gsize rows_over = 0;
+  gsize speakers_over = 0;
+};
+
 void
-add_utterance_row (JsonNode *node, std::vector<RawUtterance> &rows)
+add_utterance_row (JsonNode *node, Extracted &out)
 {
   if (!node || !JSON_NODE_HOLDS_OBJECT (node))
     return;
+  if (out.rows.size () >= out.max_rows) {
+    out.rows_over++;
+    return;
+  }
   JsonObject *obj = json_node_get_object (node);
   RawUtterance u;
   std::string raw;
@@ -221,14 +267,18 @@ add_utterance_row (JsonNode *node, std::vector<RawUtterance> &rows)
   auto text = node_string (member_ci (obj, "text"));
   u.text = text ? trim (*text) : std::string ();
   u.voice = normalize_voice (member_ci (obj, "voice"));
-  rows.push_back (std::move (u));
+  out.rows.push_back (std::move (u));
 }
 
 void
-add_speaker_row (JsonNode *node, std::vector<Speaker> &speakers)
+add_speaker_row (JsonNode *node, Extracted &out)
 {
   if (!node || !JSON_NODE_HOLDS_OBJECT (node))
     return;
+  if (out.speakers.size () >= out.max_speakers) {
+    out.speakers_over++;
+    return;
+  }
   JsonObject *obj = json_node_get_object (node);
   Speaker s;
   s.voice = normalize_voice (member_ci (obj, "voice"));
@@ -236,7 +286,7 @@ add_speaker_row (JsonNode *node, std::vector<Speaker> &speakers)
   s.company = field_or_unknown (obj, "company");
   s.position = field_or_unknown (obj, "position");
   s.role_in_video = field_or_unknown (obj, "role_in_video", "role");
-  speakers.push_back (std::move (s));
+  out.speakers.push_back (std::move (s));
 }
 
 enum class Role { None, Transcripts, Speakers };
@@ -251,12 +301,6 @@ key_role (std::string_view key)
   return Role::None;
 }
 
-struct Extracted {
-  std::vector<RawUtterance> rows;
-  std::vector<Speaker> speakers;
-  std::string language;
-  bool recognized = false;           /* found a table, even an empty one */
-};
 
 /* "en", "EN", "en-US", "fra" -> the primary ISO-639 subtag in lower case;
  * anything else (a language name, garbage) -> "". */
@@ -298,9 +342,9 @@ extract_array (JsonNode *node, Role role, Extracted &out)
   guint n = json_array_get_length (arr);
   for (guint i = 0; i < n; i++) {
     if (role == Role::Transcripts)
-      add_utterance_row (json_array_get_element (arr, i), out.rows);
+      add_utterance_row (json_array_get_element (arr, i), out);
     else
-      add_speaker_row (json_array_get_element (arr, i), out.speakers);
+      add_speaker_row (json_array_get_element (arr, i), out);
   }
 }
 
@@ -486,15 +530,21 @@ salvage (std::string_view s, Extracted &out)
           return;
         Frame f = stack.back ();
         stack.pop_back ();
-        if (c == '}' && f.row != Role::None) {
+        if (c == '}' && f.row == Role::Transcripts && out.rows.size () >= out.max_rows) {
+          out.rows_over++;
+          out.recognized = true;
+        } else if (c == '}' && f.row == Role::Speakers
+            && out.speakers.size () >= out.max_speakers) {
+          out.speakers_over++;
+        } else if (c == '}' && f.row != Role::None) {
           std::string_view row = s.substr (f.start, i + 1 - f.start);
           if (json_parser_load_from_data (parser.get (), row.data (),
                   static_cast<gssize> (row.size ()), nullptr)) {
             JsonNode *node = json_parser_get_root (parser.get ());
             if (f.row == Role::Transcripts)
-              add_utterance_row (node, out.rows);
+              add_utterance_row (node, out);
             else
-              add_speaker_row (node, out.speakers);
+              add_speaker_row (node, out);
             out.recognized = true;
           }
         }
@@ -656,7 +706,7 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     return Error::make (Error::Kind::Protocol, "empty answer");
 
   /* The JSON may be fenced or follow prose; try the first few openings. */
-  Extracted ex;
+  Extracted ex (ctx);
   bool salvaged = false;
   gsize from = 0;
   GPtr<JsonParser> parser (json_parser_new ());
@@ -679,7 +729,7 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
         GST_DEBUG ("answer is not valid JSON: %s", err->message);
       }
     }
-    ex = Extracted{};
+    ex = Extracted (ctx);
     salvage (std::string_view (clean).substr (begin), ex);
     salvaged = ex.recognized;
   }
@@ -693,6 +743,19 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
   if (salvaged) {
     repairs.add ("salvage", "answer cut: kept " + std::to_string (ex.rows.size ())
         + " complete rows");
+  }
+
+  if (ex.rows_over > 0) {
+    repairs.add ("too-many-rows", std::to_string (ex.rows.size () + ex.rows_over)
+        + " rows, more than anyone says in "
+        + (ctx.duration > 0 ? format_timecode (ctx.duration) : std::string ("a clip"))
+        + ": the " + std::to_string (ex.rows_over) + " after row "
+        + std::to_string (ex.max_rows) + " dropped");
+  }
+  if (ex.speakers_over > 0) {
+    repairs.add ("too-many-speakers", std::to_string (ex.speakers.size () + ex.speakers_over)
+        + " speakers, more than " + std::to_string (ex.max_speakers)
+        + " for the clip: the rest dropped");
   }
 
   std::vector<RawUtterance> &rows = ex.rows;
@@ -767,7 +830,7 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     gint64 hi = j < rows.size () ? rows[j].start->ns : (duration > 0 ? dur : lo);
     hi = std::max (hi, lo);
     for (gsize k = i; k < j; k++) {
-      repairs.add ("unparseable", "timecode \"" + rows[k].start_raw
+      repairs.add ("unparseable", "timecode \"" + excerpt (rows[k].start_raw)
           + "\" unreadable, interpolated");
       gint64 ns = lo + static_cast<gint64> (gst_util_uint64_scale (
               static_cast<guint64> (hi - lo), k - i + 1, j - i + 1));
@@ -809,7 +872,8 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
       if (e <= u.start->ns) {
         repairs.add ("end-before", "end " + u.end->raw + " not after start, dropped");
       } else if (duration > 0 && e > dur) {
-        repairs.add ("end-beyond", "end " + u.end->raw + " beyond segment end, clamped");
+        if (e > dur + static_cast<gint64> (END_OVERHANG))
+          repairs.add ("end-beyond", "end " + u.end->raw + " beyond segment end, clamped");
         utt.end = duration > utt.start ? duration : GST_CLOCK_TIME_NONE;
       } else {
         utt.end = static_cast<GstClockTime> (e);
@@ -821,26 +885,25 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
   }
 
   /* One row per voice; later rows fill what earlier ones left unknown. */
+  std::unordered_map<std::string, gsize> by_voice;
   for (auto &s : ex.speakers) {
-    auto it = std::find_if (out.speakers.begin (), out.speakers.end (),
-        [&] (const Speaker &k) { return k.voice == s.voice; });
-    if (it == out.speakers.end ()) {
+    auto [it, added] = by_voice.try_emplace (s.voice, out.speakers.size ());
+    if (added) {
       out.speakers.push_back (std::move (s));
       continue;
     }
+    Speaker &known = out.speakers[it->second];
     for (auto field : {&Speaker::name, &Speaker::company, &Speaker::position,
              &Speaker::role_in_video}) {
-      if ((*it).*field == "?")
-        (*it).*field = s.*field;
+      if (known.*field == "?")
+        known.*field = s.*field;
     }
     repairs.add ("duplicate-voice", "voice " + s.voice + " listed twice, merged");
   }
   /* Speakers never heard stay: they may be on screen (a name card for
    * someone who speaks in the next segment). */
   for (const auto &u : out.utterances) {
-    auto it = std::find_if (out.speakers.begin (), out.speakers.end (),
-        [&] (const Speaker &k) { return k.voice == u.voice; });
-    if (it != out.speakers.end ())
+    if (!by_voice.try_emplace (u.voice, out.speakers.size ()).second)
       continue;
     out.speakers.push_back (Speaker{u.voice, "?", "?", "?", "?"});
     repairs.add ("missing-voice", "voice " + u.voice + " missing from the speakers table");
@@ -962,14 +1025,22 @@ std::vector<Utterance>
 TranscriptStream::push (std::string_view piece)
 {
   text_.append (piece);
-  if (!scan ())
+  if (!scan () || released_ >= max_rows_)
     return {};
+  /* Each parse reads the whole text: past a few tens of KB, only once it
+   * grew by an eighth, so that a long answer costs a few times its size
+   * rather than its size times its rows. */
+  if (!closed_ && text_.size () > EAGER_PARSE && (text_.size () - parsed_size_) * 8 < text_.size ())
+    return {};
+  parsed_size_ = text_.size ();
 
   auto parsed = parse_transcript (text_, ctx_);
   if (!parsed)
     return {};
   std::vector<Utterance> &rows = parsed->utterances;
-  const gsize final_rows = closed_ ? rows.size () : (rows.empty () ? 0 : rows.size () - 1);
+  /* At the bound, rows were dropped after the last one read: it is final. */
+  const gsize final_rows = closed_ || rows.size () >= max_rows_ ? rows.size ()
+      : (rows.empty () ? 0 : rows.size () - 1);
   std::vector<Utterance> out;
   for (; released_ < final_rows; released_++)
     out.push_back (std::move (rows[released_]));

@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include "bounds.h"
 #include "result.h"
 #include "transcript.h"
 
@@ -42,7 +43,10 @@ void merge_tail (SegmentTranscript &head, SegmentTranscript tail);
  * speakers come last: parse the whole text at the end for them. */
 class TranscriptStream {
 public:
-  explicit TranscriptStream (const ParseContext &ctx) : ctx_ (ctx) {}
+  explicit TranscriptStream (const ParseContext &ctx)
+      : ctx_ (ctx),
+        max_rows_ (limits::in_proportion (ctx.duration, limits::ROWS_PER_MINUTE,
+                limits::ROWS_FLOOR)) {}
 
   /* Appends a piece of the answer; returns the rows that became final, in
    * order, each once. */
@@ -56,7 +60,9 @@ private:
   bool scan ();
 
   ParseContext ctx_;
+  gsize max_rows_;
   std::string text_;
+  gsize parsed_size_ = 0;
   gsize scanned_ = 0;
   gsize released_ = 0;
   /* Scanner state, carried from one piece to the next. */

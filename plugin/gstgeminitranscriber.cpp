@@ -282,6 +282,10 @@ struct OutputState {
   std::string spoken_language;       /* as the model reported it */
   guint64 streamed_seq = 0;          /* segment whose first rows were output early */
   gsize streamed_rows = 0;           /* how many, 0 = none */
+  /* Cues that ran past the end of the input segment since the last
+   * gemini-segment message: cut to fit, or dropped when nothing was left. */
+  guint past_end_cut = 0;
+  guint past_end_dropped = 0;
 };
 
 struct Private {
@@ -999,6 +1003,13 @@ static void
 post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
     const std::string & model)
 {
+  if (e.redirect) {
+    /* Not a refusal: the endpoint (or what answers in its name) is not the
+     * Gemini API a person configured. */
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, ("%s", e.message.c_str ()),
+        ("%s", e.describe ().c_str ()));
+    return;
+  }
   std::string hint;
   if (e.http_status == 401 || e.http_status == 403
       || e.status == "PERMISSION_DENIED" || e.status == "UNAUTHENTICATED"
@@ -1436,6 +1447,17 @@ to_position (const OutputState & out, GstClockTime rt)
       rt + out.lateness);
 }
 
+/* The input running time of the segment's stop; NONE when open-ended. */
+static GstClockTime
+stream_end (const OutputState & out)
+{
+  GstClockTime rt = gst_segment_to_running_time (&out.segment, GST_FORMAT_TIME,
+      out.segment.stop);
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return GST_CLOCK_TIME_NONE;
+  return rt > out.lateness ? rt - out.lateness : 0;
+}
+
 static void
 push_gap (GstGeminiTranscriber * self, OutputState & out, GstClockTime until)
 {
@@ -1508,11 +1530,22 @@ transcript_json (const Outcome & o, const std::map<std::string, std::string> &id
 
 static void
 post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
-    const OutputState & out, const std::string & transcript, guint n_cues)
+    OutputState & out, const std::string & transcript, guint n_cues)
 {
+  std::vector<std::string> lines = o.transcript.repairs;
+  if (out.past_end_cut + out.past_end_dropped > 0) {
+    GPtr<gchar> line (g_strdup_printf ("%u cues past the end of the stream (%"
+        GST_TIME_FORMAT "): %u cut to end there, %u dropped",
+        out.past_end_cut + out.past_end_dropped,
+        GST_TIME_ARGS (out.segment.stop), out.past_end_cut, out.past_end_dropped));
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("The model placed speech after the end of the stream."), ("%s", line.get ()));
+    lines.emplace_back (line.get ());
+    out.past_end_cut = out.past_end_dropped = 0;
+  }
   GValue repairs = G_VALUE_INIT;
-  gst_value_array_init (&repairs, o.transcript.repairs.size ());
-  for (const auto & r : o.transcript.repairs) {
+  gst_value_array_init (&repairs, lines.size ());
+  for (const auto & r : lines) {
     GValue v = G_VALUE_INIT;
     g_value_init (&v, G_TYPE_STRING);
     g_value_set_string (&v, r.c_str ());
@@ -1581,10 +1614,25 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
   /* The previous segment's last cue may run into this one: a cue starts
    * once it is gone, and one that would vanish entirely keeps its length
    * rather than its time. Text is never dropped. */
-  const GstClockTime start = std::max (cue.pts, out.position);
+  GstClockTime start = std::max (cue.pts, out.position);
   GstClockTime end = cue.pts + cue.duration;
   if (end <= start)
     end = start + cue.duration;
+
+  /* Nothing exists past the segment's stop (a position there is NONE), yet
+   * the model may place rows there: such a cue ends at the stop, starting
+   * earlier if it must to be seen, and is dropped when no time is left. */
+  const GstClockTime stop = stream_end (out);
+  if (GST_CLOCK_TIME_IS_VALID (stop) && end > stop) {
+    end = stop;
+    start = std::max (out.position, end > cue.duration ? end - cue.duration : 0);
+    if (start >= end) {
+      out.past_end_dropped++;
+      GST_DEBUG_OBJECT (self, "cue past the stream's end dropped: %s", cue.text.c_str ());
+      return GST_FLOW_OK;
+    }
+    out.past_end_cut++;
+  }
 
   push_gap (self, out, start);
 
@@ -1710,6 +1758,7 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
         o.seq);
   }
 
+  const guint dropped_before = out.past_end_dropped;
   for (const auto & cue : cues) {
     ret = push_cue (self, out, cue, o.seq);
     if (ret != GST_FLOW_OK)
@@ -1720,7 +1769,7 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
 
   post_segment_message (self, o, out, o.status == Status::Ok ?
       transcript_json (o, ids, out.registry) : std::string ("{}"),
-      (guint) cues.size ());
+      (guint) cues.size () - (out.past_end_dropped - dropped_before));
   return ret;
 }
 

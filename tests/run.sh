@@ -48,9 +48,13 @@ ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 
 # Everything a test needs was installed above, so only the real-API test may
 # skip (it needs GEMINI_API_KEY); any other skip hides a missing dependency
-# and counts as a failure.
+# and counts as a failure. So does a test whose output holds one of the
+# canary keys the tests give the programs (each test also checks the files
+# it made).
 python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY' || status=1
-import json, sys
+import json, re, sys
+CANARIES = re.compile(r"AIzaCANARY-do-not-log|canary-SECRET-123|hostile-canary-KEY"
+                      r"|AIzaHostileCanaryKey|AIzaSelfTestCanary|AIzaCliCanaryKey")
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
     try:
@@ -58,7 +62,11 @@ for path in sys.argv[1:]:
             for line in f:
                 test = json.loads(line)
                 r = test["result"]
-                if r in ("OK", "EXPECTEDFAIL"):
+                printed = (test.get("stdout") or "") + (test.get("stderr") or "")
+                if CANARIES.search(printed):
+                    print(f"FAIL: {test['name']} printed a canary API key")
+                    failed += 1
+                elif r in ("OK", "EXPECTEDFAIL"):
                     passed += 1
                 elif r == "SKIP" and test["name"].startswith("gst-gemini:real / "):
                     skipped += 1

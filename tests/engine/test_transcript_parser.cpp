@@ -4,6 +4,7 @@
 
 #include <gst/gst.h>
 
+#include "bounds.h"
 #include "transcript_parser.h"
 
 using namespace gemini;
@@ -362,6 +363,13 @@ test_fixes_ends (void)
   g_assert_cmpuint (t.utterances[2].end, ==, GST_CLOCK_TIME_NONE);
   g_assert_true (has_repair (t, "not after start"));
   g_assert_true (has_repair (t, "beyond segment end"));
+
+  /* a sentence the cut interrupts: clamped as routine, no repair note */
+  auto cut = parse_ok (R"({"task1_transcripts": [
+      {"start": "00:27", "end": "00:33", "text": "a", "voice": 1}],
+      "task2_speakers": []})");
+  g_assert_cmpuint (cut.utterances[0].end, ==, 30 * GST_SECOND);
+  g_assert_false (has_repair (cut, "beyond segment end"));
 }
 
 static void
@@ -486,12 +494,12 @@ test_big_inputs_bounded (void)
   gint64 t0 = g_get_monotonic_time ();
   auto full = parse_transcript (complete, ctx);
   g_assert_true (full.ok ());
-  g_assert_cmpuint (full->utterances.size (), >, 100000);
+  g_assert_cmpuint (full->utterances.size (), ==, 60 * limits::ROWS_PER_MINUTE);
 
   auto cut = parse_transcript (std::string_view (big).substr (0, big.size () - 20), ctx);
   g_assert_true (cut.ok ());
   g_assert_true (cut->truncated);
-  g_assert_cmpuint (cut->utterances.size (), >, 100000);
+  g_assert_cmpuint (cut->utterances.size (), ==, 60 * limits::ROWS_PER_MINUTE);
 
   std::string loop = "{\"task1_transcripts\": [{\"start\": \"00:01\", \"text\": \"";
   while (loop.size () < TEN_MB)
@@ -614,6 +622,115 @@ test_stream_cut_answer_keeps_complete_rows ()
   g_assert_cmpstr (whole.language.c_str (), ==, "fr");
 }
 
+/* `rows` rows a second apart (wrapping at an hour), with `voices` voices,
+ * and a speakers table of `speakers` rows. */
+static std::string
+answer_with (gsize rows, gsize voices, gsize speakers)
+{
+  std::string a = "{\"task1_transcripts\": [";
+  for (gsize i = 0; i < rows; i++) {
+    gchar *row = g_strdup_printf ("%s{\"start\": \"%02u:%02u\", \"text\": \"Row %"
+        G_GSIZE_FORMAT ".\", \"voice\": %" G_GSIZE_FORMAT "}", i ? "," : "",
+        (guint) (i / 60 % 60), (guint) (i % 60), i, i % voices + 1);
+    a += row;
+    g_free (row);
+  }
+  a += "], \"task2_speakers\": [";
+  for (gsize i = 0; i < speakers; i++) {
+    a += (i ? "," : "") + std::string ("{\"voice\": ") + std::to_string (i + 1)
+        + ", \"name\": \"Person " + std::to_string (i + 1) + "\"}";
+  }
+  return a + "]}";
+}
+
+static void
+test_rows_in_proportion_to_clip ()
+{
+  ParseContext eleven;
+  eleven.duration = 11 * GST_SECOND;
+  SegmentTranscript t = parse_ok (answer_with (1000, 1, 1), eleven);
+  g_assert_cmpuint (t.utterances.size (), ==, limits::ROWS_FLOOR);
+  g_assert_true (has_repair (t, "1000 rows, more than anyone says in 00:11"));
+  g_assert_true (has_repair (t, "the 936 after row 64 dropped"));
+  g_assert_false (t.truncated);
+
+  ParseContext minute;
+  minute.duration = 60 * GST_SECOND;
+  t = parse_ok (answer_with (1000, 1, 1), minute);
+  g_assert_cmpuint (t.utterances.size (), ==, limits::ROWS_PER_MINUTE);
+
+  /* Within the bound nothing is dropped. */
+  t = parse_ok (answer_with (limits::ROWS_PER_MINUTE, 1, 1), minute);
+  g_assert_cmpuint (t.utterances.size (), ==, limits::ROWS_PER_MINUTE);
+  g_assert_false (has_repair (t, "rows, more than"));
+
+  /* Unknown duration: the longest clip a request takes. */
+  t = parse_ok (answer_with (1000, 1, 1), ParseContext{});
+  g_assert_cmpuint (t.utterances.size (), ==, 1000);
+}
+
+static void
+test_speakers_in_proportion_to_clip ()
+{
+  ParseContext eleven;
+  eleven.duration = 11 * GST_SECOND;
+  const gint64 t0 = g_get_monotonic_time ();
+  SegmentTranscript t = parse_ok (answer_with (10, 10, 100000), eleven);
+  g_test_message ("100000 speakers read in %" G_GINT64_FORMAT " ms",
+      (g_get_monotonic_time () - t0) / 1000);
+  g_assert_cmpuint (t.speakers.size (), ==, limits::SPEAKERS_FLOOR);
+  g_assert_true (has_repair (t, "100000 speakers, more than 32 for the clip"));
+  ParseContext minute;
+  minute.duration = 60 * GST_SECOND;
+  t = parse_ok (answer_with (200, 60, 60), minute);
+  g_assert_cmpuint (t.speakers.size (), ==, limits::SPEAKERS_PER_MINUTE);
+  g_assert_false (has_repair (t, "speakers, more than"));
+}
+
+/* `text` pushed into `stream` in pieces of `piece` bytes: every row released. */
+static std::vector<Utterance>
+stream_in_pieces (TranscriptStream &stream, const std::string &text, gsize piece)
+{
+  std::vector<Utterance> rows;
+  for (gsize at = 0; at < text.size (); at += piece)
+    for (auto &u : stream.push (std::string_view (text).substr (at, piece)))
+      rows.push_back (std::move (u));
+  return rows;
+}
+
+/* A million rows streamed for an 11-second clip: the bound's rows come out,
+ * and the stream stops reading rows once it has them. */
+static void
+test_stream_bounds_rows ()
+{
+  ParseContext eleven;
+  eleven.duration = 11 * GST_SECOND;
+  const std::string text = answer_with (1000000, 3, 3);
+  TranscriptStream stream (eleven);
+  const gint64 t0 = g_get_monotonic_time ();
+  const auto rows = stream_in_pieces (stream, text, 512);
+  g_test_message ("%" G_GSIZE_FORMAT " MB streamed in %" G_GINT64_FORMAT " ms",
+      text.size () >> 20, (g_get_monotonic_time () - t0) / 1000);
+  g_assert_cmpuint (rows.size (), ==, limits::ROWS_FLOOR);
+  g_assert_cmpuint (stream.released (), ==, limits::ROWS_FLOOR);
+}
+
+/* A long answer within the bounds streams every row, each once. */
+static void
+test_stream_long_answer ()
+{
+  ParseContext hour;
+  hour.duration = 3600 * GST_SECOND;
+  const std::string text = answer_with (3000, 4, 4);
+  TranscriptStream stream (hour);
+  const auto rows = stream_in_pieces (stream, text, 40);
+  g_assert_cmpuint (rows.size (), ==, 3000);
+  for (gsize i = 0; i < rows.size (); i++) {
+    const std::string expected = "Row " + std::to_string (i) + ".";
+    g_assert_cmpstr (rows[i].text.c_str (), ==, expected.c_str ());
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -643,6 +760,11 @@ main (int argc, char **argv)
   g_test_add_func ("/parser/normalizes-voices-and-merges-speakers", test_voices_and_speaker_rows);
   g_test_add_func ("/parser/errors-only-when-nothing-usable", test_empty_and_invalid);
   g_test_add_func ("/parser/bounds-work-on-10mb", test_big_inputs_bounded);
+  g_test_add_func ("/parser/rows-in-proportion-to-clip", test_rows_in_proportion_to_clip);
+  g_test_add_func ("/parser/speakers-in-proportion-to-clip",
+      test_speakers_in_proportion_to_clip);
+  g_test_add_func ("/parser/stream/bounds-rows", test_stream_bounds_rows);
+  g_test_add_func ("/parser/stream/long-answer-every-row-once", test_stream_long_answer);
   g_test_add_func ("/parser/stream/releases-rows-as-they-complete",
       test_stream_releases_rows_as_they_complete);
   g_test_add_func ("/parser/stream/ignores-brackets-in-strings-and-other-keys",

@@ -62,6 +62,9 @@ streamGenerateContent unless a line says otherwise):
   processing-forever      upload finalize and every file GET answer PROCESSING.
   many-speakers           the transcript has 100000 speakers and 100000 rows.
   many-rows               the transcript has 1000000 rows and 1 speaker.
+  many-rows-small         100000 rows and 1 speaker: the answer stays under
+                          16 MiB, so only a bound on rows stops them.
+  many-speakers-small     20000 rows and 20000 speakers, under 16 MiB.
   never-answer            every request is read and never answered; the
                           connection is held until the deadline.
   invalid-utf8-error      generate answers 503, the error message holds the
@@ -70,6 +73,17 @@ streamGenerateContent unless a line says otherwise):
                           and OSC escape sequences.
   rows-past-stop          the transcript has rows at 00:01 and 00:05 (ending at
                           00:00, before its start), 99:59 and 23:59:59.
+  batch-foreign-keys      a finished batch answers its own requests and two more,
+                          keyed "../../../hostile-escape" and
+                          "in00001#0/../../hostile-escape".
+  batch-echo-key          a finished batch answers its first request with an error
+                          that holds the key and an OSC escape, and puts the key in
+                          the transcript text of the others.
+
+The batch calls (models/*:batchGenerateContent, batches/*, batches) are
+answered as the Batch API does: a created job is PENDING, the first poll finds
+it SUCCEEDED with one inline response per request, in request order, keyed by
+the request's metadata.key.
 """
 
 import argparse
@@ -97,6 +111,7 @@ VALID_TEXT = "Hello from the hostile server."
 MAX_ENDLESS_BYTES = 4 << 30
 PIECE = 64 << 10
 READ_PIECE = 1 << 20
+KEPT_BODY = 64 << 20  # a batch create body is read, to answer its requests by key
 DEEP_JSON = b"[" * 80000 + b"]" * 80000
 DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
@@ -127,16 +142,16 @@ def foreign_transcript():
     return valid_transcript(FOREIGN_TEXT)
 
 
-def many_speakers_transcript():
-    voices = range(1, 100001)
+def many_speakers_transcript(count=100000):
+    voices = range(1, count + 1)
     return transcript_text(
         [transcript_row("00:01", "00:02", f"Line from speaker {v}.", v) for v in voices],
         [speaker(v, f"Speaker {v}", f"Company {v}", "Guest", "guest") for v in voices])
 
 
-def many_rows_transcript():
+def many_rows_transcript(count=1000000):
     rows = [transcript_row(f"00:{n % 10:02d}", f"00:{n % 10 + 1:02d}", f"row {n + 1}")
-            for n in range(1000000)]
+            for n in range(count)]
     return transcript_text(rows, [speaker(1, "Hostile Host", "Evil Corp", "Boss", "host")])
 
 
@@ -151,6 +166,8 @@ def rows_past_stop_transcript():
 TRANSCRIPTS = {
     "many-speakers": many_speakers_transcript,
     "many-rows": many_rows_transcript,
+    "many-rows-small": functools.partial(many_rows_transcript, 100000),
+    "many-speakers-small": functools.partial(many_speakers_transcript, 20000),
     "rows-past-stop": rows_past_stop_transcript,
 }
 
@@ -246,6 +263,7 @@ class World:
         self.cache_lock = threading.RLock()  # a cached body may be built from a cached text
         self.counter = itertools.count(1)
         self.uploads = {}
+        self.batches = {}
         self.cache = {}
 
     def remaining(self):
@@ -281,6 +299,16 @@ class World:
         if origin == "foreign":
             return self.cached("foreign-text", foreign_transcript)
         return self.cached("text", TRANSCRIPTS.get(self.scenario, valid_transcript))
+
+    def create_batch(self, keys, display_name):
+        name = f"batches/hostile{next(self.counter)}"
+        with self.lock:
+            self.batches[name] = {"keys": keys, "display": display_name}
+        return name
+
+    def batch(self, name):
+        with self.lock:
+            return dict(self.batches.get(name, {"keys": [], "display": ""}))
 
     def start_upload(self, info):
         upload_id = f"hostile{next(self.counter)}"
@@ -319,7 +347,7 @@ def classify(method, path, headers):
     route = route_of(path)
     if method == "POST" and route.startswith("/v1beta/models/"):
         verbs = {"generateContent": "generate", "streamGenerateContent": "stream",
-                 "countTokens": "count"}
+                 "countTokens": "count", "batchGenerateContent": "batch-create"}
         return verbs.get(route.rpartition(":")[2], "unknown")
     if method == "POST" and route == "/upload/v1beta/files":
         return "upload-start" if "start" in upload_commands(headers) else "upload-chunk"
@@ -327,6 +355,12 @@ def classify(method, path, headers):
         return {"GET": "file-get", "DELETE": "file-delete"}.get(method, "unknown")
     if method == "GET" and route == "/v1beta/files":
         return "file-list"
+    if route.startswith("/v1beta/batches/"):
+        if method == "POST" and route.endswith(":cancel"):
+            return "batch-cancel"
+        return {"GET": "batch-get", "DELETE": "batch-delete"}.get(method, "unknown")
+    if method == "GET" and route == "/v1beta/batches":
+        return "batch-list"
     return "unknown"
 
 
@@ -392,6 +426,68 @@ def answer_file_delete(h):
     h.send_json(200, {})
 
 
+def batch_operation(name, display_name, state, output=None):
+    metadata = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
+                         "GenerateContentBatch",
+                "name": name, "displayName": display_name, "model": "models/hostile-1",
+                "state": state}
+    operation = {"name": name, "metadata": metadata}
+    if output is not None:
+        metadata["output"] = output
+        operation.update(done=True, response={"@type": metadata["@type"], **metadata})
+    return operation
+
+
+def request_keys(body):
+    """The metadata.key of every inline request of a batchGenerateContent body."""
+    try:
+        batch = json.loads(body or b"{}").get("batch", {})
+        requests = batch["inputConfig"]["requests"]["requests"]
+        return [r.get("metadata", {}).get("key", "") for r in requests], \
+            batch.get("displayName", "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return [], ""
+
+
+def valid_result(h, key, text=None):
+    return {"metadata": {"key": key},
+            "response": json.loads(generate_body(text or h.world.transcript(h.origin)))}
+
+
+def valid_results(h, keys):
+    return [valid_result(h, key) for key in keys]
+
+
+def foreign_key_results(h, keys):
+    return valid_results(h, keys) + [valid_result(h, "../../../hostile-escape"),
+                                     valid_result(h, "in00001#0/../../hostile-escape")]
+
+
+def echo_key_results(h, keys):
+    error = google_error(500, f"request failed for API key {h.world.key} \x1b]0;pwned\x07",
+                         "INTERNAL")["error"]
+    text = valid_transcript(f"Your key is {h.world.key}.")
+    return [{"metadata": {"key": keys[0]}, "error": error}] + \
+        [valid_result(h, key, text) for key in keys[1:]]
+
+
+def answer_batch_create(h):
+    keys, display_name = request_keys(h.body_data)
+    name = h.world.create_batch(keys, display_name)
+    h.send_json(200, batch_operation(name, display_name, "BATCH_STATE_PENDING"))
+
+
+def answer_batch_get(h, results=valid_results):
+    name = route_of(h.path)[len("/v1beta/"):]
+    batch = h.world.batch(name)
+    output = {"inlinedResponses": {"inlinedResponses": results(h, batch["keys"])}}
+    h.send_json(200, batch_operation(name, batch["display"], "BATCH_STATE_SUCCEEDED", output))
+
+
+def answer_batch_list(h):
+    h.send_json(200, {"operations": []})
+
+
 def answer_unknown(h):
     h.send_json(404, google_error(404, f"Not found: {route_of(h.path)}", "NOT_FOUND"))
 
@@ -405,6 +501,11 @@ VALID = {
     "file-get": answer_file_get,
     "file-list": answer_file_list,
     "file-delete": answer_file_delete,
+    "batch-create": answer_batch_create,
+    "batch-get": answer_batch_get,
+    "batch-list": answer_batch_list,
+    "batch-cancel": answer_file_delete,
+    "batch-delete": answer_file_delete,
     "unknown": answer_unknown,
 }
 
@@ -509,11 +610,15 @@ SCENARIOS = {
                            "file-get": P(answer_file_get, state="PROCESSING")},
     "many-speakers": {},
     "many-rows": {},
+    "many-rows-small": {},
+    "many-speakers-small": {},
     "never-answer": on_everything(answer_never),
     "invalid-utf8-error": on_generate(P(answer_body, status=503, body=invalid_utf8_error())),
     "ansi-error": on_generate(P(answer_json, status=400,
                                 value=google_error(400, ANSI_MESSAGE, "INVALID_ARGUMENT"))),
     "rows-past-stop": {},
+    "batch-foreign-keys": {"batch-get": P(answer_batch_get, results=foreign_key_results)},
+    "batch-echo-key": {"batch-get": P(answer_batch_get, results=echo_key_results)},
 }
 
 
@@ -541,6 +646,7 @@ class HostileHandler(BaseHTTPRequestHandler):
 
     def handle_request(self):
         try:
+            self.body_data = None
             self.body_bytes = self.read_body()
             self.world.log_request(self.origin, self, self.body_bytes)
             self.choose_answer()(self)
@@ -564,6 +670,10 @@ class HostileHandler(BaseHTTPRequestHandler):
         if length < 0:
             self.close_connection = True
             return 0
+        if classify(self.command, self.path, self.headers) == "batch-create" \
+                and length <= KEPT_BODY:
+            self.body_data = self.rfile.read(length)
+            return len(self.body_data)
         return self.drain(length)
 
     def drain(self, length):
@@ -940,11 +1050,58 @@ def test_many_speakers(world):
            "speaker and row counts")
 
 
+def test_many_small(rows, speakers):
+    def test(world):
+        body = call(connect(world.endpoint), "POST", MODEL_PATH)[1]
+        document = json.loads(model_text(body))
+        expect(len(body) < 16 * 1024 * 1024, f"{len(body)} bytes")
+        expect((len(document["task1_transcripts"]), len(document["task2_speakers"]))
+               == (rows, speakers), "row and speaker counts")
+    return test
+
+
 def test_rows_past_stop(world):
     rows = transcript_of(world)["task1_transcripts"]
     expect([(r["start"], r["end"]) for r in rows] == [
         ("00:01", "00:03"), ("00:05", "00:00"), ("99:59", "99:59"), ("23:59:59", "23:59:59")],
         "row times")
+
+
+BATCH_PATH = "/v1beta/models/gemini-test:batchGenerateContent"
+
+
+def finished_batch(world, keys):
+    """Create a job of `keys`, poll it once: its inline responses."""
+    conn = connect(world.endpoint)
+    requests = [{"request": {}, "metadata": {"key": key}} for key in keys]
+    body = to_json({"batch": {"displayName": "self-test",
+                              "inputConfig": {"requests": {"requests": requests}}}})
+    _, created = call(conn, "POST", BATCH_PATH, body=body)
+    created = json.loads(created)
+    expect(created["metadata"]["state"] == "BATCH_STATE_PENDING", "a new job is pending")
+    _, polled = call(conn, "GET", "/v1beta/" + created["name"], body=None)
+    polled = json.loads(polled)
+    expect(polled["done"] and polled["metadata"]["state"] == "BATCH_STATE_SUCCEEDED",
+           "the first poll finds it done")
+    return polled["metadata"]["output"]["inlinedResponses"]["inlinedResponses"]
+
+
+def test_batch_valid(world):
+    answers = finished_batch(world, ["in00001#0", "in00002#0"])
+    expect([a["metadata"]["key"] for a in answers] == ["in00001#0", "in00002#0"], "keys")
+    expect(all(VALID_TEXT in model_text(to_json(a["response"])) for a in answers), "texts")
+
+
+def test_batch_foreign_keys(world):
+    keys = [a["metadata"]["key"] for a in finished_batch(world, ["in00001#0"])]
+    expect(keys == ["in00001#0", "../../../hostile-escape", "in00001#0/../../hostile-escape"],
+           f"keys {keys}")
+
+
+def test_batch_echo_key(world):
+    answers = finished_batch(world, ["in00001#0", "in00002#0"])
+    expect(SELF_TEST_KEY in answers[0]["error"]["message"], "key in the error")
+    expect(SELF_TEST_KEY in model_text(to_json(answers[1]["response"])), "key in the text")
 
 
 def test_many_rows(world):
@@ -1008,7 +1165,10 @@ IN_PROCESS_TESTS = [
     ("retry-overflow", test_retry), ("invalid-utf8-error", test_invalid_utf8),
     ("ansi-error", test_ansi_error), ("processing-forever", test_processing_forever),
     ("many-speakers", test_many_speakers), ("rows-past-stop", test_rows_past_stop),
-    ("many-rows", test_many_rows),
+    ("many-rows-small", test_many_small(100000, 1)),
+    ("many-speakers-small", test_many_small(20000, 20000)),
+    ("many-rows", test_many_rows), ("valid", test_batch_valid),
+    ("batch-foreign-keys", test_batch_foreign_keys), ("batch-echo-key", test_batch_echo_key),
 ]
 SELF_TEST_SECONDS = 55
 CLI_TESTS = [test_cli_sigterm, test_cli_deadline]
