@@ -44,23 +44,28 @@ namespace {
 /* USD per million tokens for interactive requests (prompts up to 200k
  * tokens), from ai.google.dev/gemini-api/docs/pricing as quoted on the day
  * in `taken` (this program cannot check them). Batch requests cost
- * BATCH_DISCOUNT of these. No price was published for the 3.5+ Flash
- * models when these were taken. */
+ * BATCH_DISCOUNT of these. A price that holds only until a date has
+ * `until` set and the next price in the row after it. No price was
+ * published for 3.6 and 3.7 Flash while they were current. */
 struct Price {
   const char *model;
   double input;                       /* text, image and video */
   double audio_input;
   double output;                      /* thinking tokens included */
   const char *taken;
+  const char *until = nullptr;        /* last day (UTC) it holds, YYYY-MM-DD */
 };
 constexpr Price PRICES[] = {
   { "gemini-2.5-pro", 1.25, 1.25, 10.00, "2026-03" },
   { "gemini-2.5-flash", 0.30, 1.00, 2.50, "2026-03" },
   { "gemini-2.5-flash-lite", 0.10, 0.30, 0.40, "2026-03" },
   { "gemini-3-flash-preview", 0.50, 1.00, 3.00, "2026-07-04" },
+  { "gemini-3.5-flash", 1.50, 1.50, 9.00, "2026-10-07" },
+  { "gemini-3.8-flash", 0.75, 0.75, 3.75, "2026-10-07", "2026-12-31" },
+  { "gemini-3.8-flash", 1.50, 1.50, 7.50, "2026-10-07" },
 };
 constexpr double BATCH_DISCOUNT = 0.5;
-constexpr const char *DEFAULT_MODEL = "gemini-3.6-flash";
+constexpr const char *DEFAULT_MODEL = "gemini-3.8-flash";
 constexpr const char *STATE_NAME = "gemini-batch-state.json";
 constexpr const char *MEDIA_EXTENSIONS[] = {
   ".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".aac", ".webm", ".mkv",
@@ -767,9 +772,12 @@ assemble (const InputState &in, const std::string &model,
     report.candidates_tokens = a->candidates_tokens;
     report.total_tokens = a->total_tokens;
     report.truncated = a->truncated;
-    gemini::ParseContext ctx;
-    ctx.duration = w.duration;
-    ctx.clip_offset = w.start;
+    gemini::BatchMedia media;
+    media.duration = in.duration;
+    media.has_video = in.has_video;
+    const gemini::Window window{ w.start, w.start + w.duration };
+    const gemini::BatchWindowReading reading = gemini::batch_window_reading (media, window);
+    gemini::ParseContext ctx = reading.parse;
     ctx.truncated = a->truncated;
     auto parsed = gemini::parse_transcript (a->text, ctx);
     if (!parsed) {
@@ -780,8 +788,12 @@ assemble (const InputState &in, const std::string &model,
     }
     report.status = "ok";
     report.repairs = parsed->repairs;
+    auto &rows = parsed->utterances;
+    rows.erase (std::remove_if (rows.begin (), rows.end (), [&] (const gemini::Utterance &u) {
+          return !reading.keeps (u.start, window, in.duration); }), rows.end ());
     auto ids = registry.resolve (parsed.value ());
-    std::vector<gemini::TimedUtterance> timed = registry.place (parsed.value (), w.start, ids);
+    std::vector<gemini::TimedUtterance> timed = registry.place (parsed.value (), reading.origin,
+        ids);
     for (const auto &tu : timed) {
       Utterance out;
       out.start = tu.start;
@@ -1041,7 +1053,8 @@ Run::submit ()
   if (todo.empty () && !pending)
     return true;
 
-  const auto settings_for = transcription ();
+  auto settings_for = transcription ();
+  settings_for.limits = gemini::model_limits (*client, state.model, cancellable.get ());
   std::vector<gemini::BatchRequest> requests;
   std::vector<std::string> keys;
   for (InputState *in : todo) {
@@ -1282,19 +1295,28 @@ Run::cleanup ()
   }
 }
 
+/* The price of `model` on `today` (UTC, YYYY-MM-DD). */
 const Price *
-price_of (const std::string &model)
+price_of (const std::string &model, const std::string &today)
 {
   for (const auto &p : PRICES)
-    if (model == p.model)
+    if (model == p.model && (!p.until || today <= p.until))
       return &p;
   return nullptr;
+}
+
+std::string
+utc_today ()
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  GPtr<gchar> day (g_date_time_format (now, "%Y-%m-%d"));
+  return day.get ();
 }
 
 int
 Run::report ()
 {
-  const Price *price = price_of (state.model);
+  const Price *price = price_of (state.model, utc_today ());
   gint64 total_in = 0, total_audio = 0, total_out = 0;
   guint done = 0, failed = 0, unreadable = 0, waiting = 0;
   for (const auto &in : state.inputs) {

@@ -167,7 +167,7 @@ main (int argc, char **argv)
     {"burn", 'b', 0, G_OPTION_ARG_NONE, &o.burn,
         "Burn the captions into .mkv/.mp4 outputs instead of adding a subtitle track", nullptr},
     {"model", 'm', 0, G_OPTION_ARG_STRING, &o.model,
-        "Gemini model (default: the element's, gemini-3.6-flash)", "MODEL"},
+        "Gemini model (default: the element's, gemini-3.8-flash)", "MODEL"},
     {"context", 'c', 0, G_OPTION_ARG_STRING, &o.context,
         "Names, vocabulary or a description given with every request", "TEXT"},
     {"language", 'l', 0, G_OPTION_ARG_STRING, &o.language,

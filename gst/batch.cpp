@@ -1,6 +1,8 @@
 /* Batch jobs; see batch.h. */
 #include "batch.h"
 
+#include "model_family.h"
+
 #include <algorithm>
 #include <map>
 
@@ -241,6 +243,17 @@ parse_results_jsonl (std::string_view jsonl)
   return results;
 }
 
+namespace {
+
+/* The Batch API reference marks batch.displayName required. */
+const char *
+batch_display_name (const std::string &name)
+{
+  return name.empty () ? "gst-gemini batch" : name.c_str ();
+}
+
+}  // namespace
+
 std::string
 batch_input_jsonl (const std::vector<BatchRequest> &requests)
 {
@@ -272,8 +285,7 @@ batch_inline_body (const std::vector<BatchRequest> &requests, const std::string 
   JsonObject *input = json_object_new ();
   json_object_set_object_member (input, "requests", wrap);
   JsonObject *batch = json_object_new ();
-  if (!display_name.empty ())
-    json_object_set_string_member (batch, "displayName", display_name.c_str ());
+  json_object_set_string_member (batch, "displayName", batch_display_name (display_name));
   json_object_set_object_member (batch, "inputConfig", input);
   GPtr<JsonObject> root (json_object_new ());
   json_object_set_object_member (root.get (), "batch", batch);
@@ -311,8 +323,8 @@ submit_batch (Client &client, std::string_view model, const std::vector<BatchReq
       return active.error ();
     GPtr<JsonObject> root (json_object_new ());
     JsonObject *batch = json_object_new ();
-    if (!options.display_name.empty ())
-      json_object_set_string_member (batch, "displayName", options.display_name.c_str ());
+    json_object_set_string_member (batch, "displayName",
+        batch_display_name (options.display_name));
     JsonObject *input = json_object_new ();
     json_object_set_string_member (input, "fileName", sub.input_file.c_str ());
     json_object_set_object_member (batch, "inputConfig", input);
@@ -420,6 +432,21 @@ batch_windows (const BatchMedia &media, const BatchTranscriptionSettings &settin
           media.has_video, rates, settings.limits), {});
 }
 
+BatchWindowReading
+batch_window_reading (const BatchMedia &media, const Window &w)
+{
+  BatchWindowReading r;
+  r.in_words = !media.has_video && (w.start > 0 || w.end < media.duration);
+  if (r.in_words) {
+    r.parse.duration = media.duration;
+  } else {
+    r.parse.duration = w.end - w.start;
+    r.parse.clip_offset = w.start;
+    r.origin = w.start;
+  }
+  return r;
+}
+
 GenerateRequest
 batch_transcription_request (const BatchMedia &media, const Window &w,
     const BatchTranscriptionSettings &settings)
@@ -429,17 +456,27 @@ batch_transcription_request (const BatchMedia &media, const Window &w,
   input.file_uri = media.file_uri;
   input.fps = settings.fps;
   const GstClockTime duration = w.end - w.start;
-  if (w.start > 0 || w.end < media.duration) {
-    input.start_offset = w.start;
-    input.end_offset = w.end;
-  }
+  const bool part = w.start > 0 || w.end < media.duration;
   PromptOptions opts;
   opts.clip_start = w.start;
   opts.clip_duration = duration;
+  if (part && batch_window_reading (media, w).in_words) {
+    opts.clip_start = 0;
+    opts.clip_duration = media.duration;
+    opts.transcribe_from = w.start;
+    if (w.end < media.duration)
+      opts.transcribe_until = w.end;
+  } else if (part) {
+    input.start_offset = w.start;
+    input.end_offset = w.end;
+  }
   opts.has_video = media.has_video;
   opts.context = settings.context;
   opts.language = settings.language;
   GenerationSettings gen = settings.generation;
+  const Sampling sampling = sampling_for (settings.model, gen.temperature);
+  gen.temperature = sampling.temperature;
+  gen.top_p = sampling.top_p;
   gen.media_resolution = resolution_for (settings, duration);
   return build_transcription_request (std::move (input), opts, gen);
 }

@@ -24,6 +24,7 @@
 #include "request.h"
 #include "response.h"
 #include "result.h"
+#include "transcript_parser.h"
 #include "whole_file.h"
 
 namespace gemini {
@@ -145,11 +146,26 @@ struct BatchTranscriptionSettings {
 std::vector<Window> batch_windows (const BatchMedia &media,
     const BatchTranscriptionSettings &settings);
 
-/* The element's request for one window of an uploaded input: the prompt
- * places the window in the input; a window that is only part of the file
- * gets offsets into it (video only: the API reads offsets from
- * videoMetadata). */
+/* The element's request for one window of an uploaded input. A window of
+ * a video is cut out with videoMetadata offsets and is a clip of its own;
+ * a window of audio, which offsets do not cut (they apply to video only),
+ * is asked for in words over the whole file. */
 GenerateRequest batch_transcription_request (const BatchMedia &media, const Window &w,
     const BatchTranscriptionSettings &settings);
+
+/* How the answer for window `w` reads: `parse` for parse_transcript(),
+ * `origin` the input time of its 00:00, and, for a window asked for in
+ * words, the rows to keep (those that start in it: the neighbours hold the
+ * others). */
+struct BatchWindowReading {
+  ParseContext parse;
+  GstClockTime origin = 0;
+  bool in_words = false;
+  bool keeps (GstClockTime row_start, const Window &w, GstClockTime duration) const {
+    return !in_words || ((w.start == 0 || row_start >= w.start)
+        && (w.end >= duration || row_start < w.end));
+  }
+};
+BatchWindowReading batch_window_reading (const BatchMedia &media, const Window &w);
 
 }  // namespace gemini

@@ -965,10 +965,12 @@ upload_started (std::shared_ptr<Upload> up, Result<HttpReply> reply)
   up->in_flight = false;
   if (!reply.ok ()) {
     /* Whether the service opens a session before it knows the size is not
-     * documented; if it refuses, the start is repeated with the size once
-     * the writer has finished (the bytes wait in memory until then). */
-    if (!up->declared_size && reply.error ().http_status == 400
-        && reply.error ().kind != Error::Kind::Cancelled) {
+     * documented (the SDKs always send it); whatever 4xx it refuses with,
+     * the start is repeated with the size once the writer has finished (the
+     * bytes wait in memory until then). Not for a refusal of the key. */
+    const Error &e = reply.error ();
+    if (!up->declared_size && e.kind == Error::Kind::Http && e.http_status >= 400
+        && e.http_status < 500 && !e.fatal ()) {
       GST_INFO ("upload session refused without a size (%s); starting it at the end",
           reply.error ().describe ().c_str ());
       up->deferred = true;
@@ -1300,6 +1302,13 @@ run_sync (const Worker &worker, Start start)
 
 }  // namespace
 
+bool
+vertex_from_environment ()
+{
+  GPtr<gchar> v (g_ascii_strdown (env_string ("GOOGLE_GENAI_USE_VERTEXAI").c_str (), -1));
+  return g_str_equal (v.get (), "true") || g_str_equal (v.get (), "1");
+}
+
 void
 ClientConfig::resolve_from_environment ()
 {
@@ -1318,6 +1327,10 @@ ClientConfig::resolve_from_environment ()
     api_version = backend == Backend::Vertex ? "v1" : "v1beta";
   if (backend == Backend::Vertex && project.empty ())
     project = env_string ("GOOGLE_CLOUD_PROJECT");
+  if (backend == Backend::Vertex && location.empty ())
+    location = env_string ("GOOGLE_CLOUD_LOCATION");
+  if (location.empty ())
+    location = "global";
 
   if (endpoint.empty ()) {
     if (backend == Backend::Developer) {
@@ -1644,6 +1657,12 @@ UploadStream::bytes_written () const
   return impl_->written;
 }
 
+bool
+UploadStream::sized_at_end () const
+{
+  return impl_->upload && impl_->upload->deferred;
+}
+
 Result<FileInfo>
 UploadStream::wait ()
 {
@@ -1919,6 +1938,41 @@ Client::delete_file_sync (std::string_view name, GCancellable *cancellable)
 {
   return run_sync<Unit> (impl_->worker, [&] (DoneCallback done) {
     delete_file (name, cancellable, std::move (done));
+  });
+}
+
+namespace {
+
+Result<ModelInfo>
+parse_model (std::string_view body)
+{
+  GError *raw_error = nullptr;
+  GPtr<JsonNode> root = parse_json_document (body, &raw_error);
+  GPtr<GError> error (raw_error);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ()))
+    return protocol_error ("the model is not a JSON object");
+  JsonObject *obj = json_node_get_object (root.get ());
+  ModelInfo info;
+  info.name = json_string (obj, "name");
+  info.input_token_limit = std::max<gint64> (0, json_int (obj, "inputTokenLimit"));
+  info.output_token_limit = std::max<gint64> (0, json_int (obj, "outputTokenLimit"));
+  return info;
+}
+
+}  // namespace
+
+Result<ModelInfo>
+Client::get_model_sync (std::string_view model, GCancellable *cancellable)
+{
+  /* Vertex's publisher models answer with other fields. */
+  if (config_.backend == Backend::Vertex)
+    return protocol_error ("models.get is read on the Gemini Developer API only");
+  CallSpec spec;
+  spec.url = model_url (model, "");
+  spec.url.pop_back ();               /* the ':' before a method */
+  return run_sync<ModelInfo> (impl_->worker, [&] (std::function<void (Result<ModelInfo>)> done) {
+    start_json_call<ModelInfo> (impl_->worker, std::move (spec), cancellable, std::move (done),
+        parse_model);
   });
 }
 

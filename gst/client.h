@@ -38,12 +38,17 @@ struct RetryPolicy {
   GstClockTime jitter = 1 * GST_SECOND;
 };
 
+/* GOOGLE_GENAI_USE_VERTEXAI as python-genai reads it: "true" or "1", in any
+ * case, choose Vertex AI; anything else, or nothing, the Developer API. For
+ * callers whose user did not choose a backend. */
+bool vertex_from_environment ();
+
 struct ClientConfig {
   Backend backend = Backend::Developer;
   std::string endpoint;              /* base URL, no trailing slash; empty = resolve */
   std::string api_key;               /* Developer API (and Vertex express mode) */
   std::string project;               /* Vertex */
-  std::string location = "global";   /* Vertex */
+  std::string location;              /* Vertex; empty = $GOOGLE_CLOUD_LOCATION, else global */
   std::string access_token;          /* Vertex: OAuth2 bearer */
   std::string api_version;           /* empty = "v1beta" (Developer) / "v1" (Vertex) */
   GstClockTime request_timeout = 120 * GST_SECOND;   /* per attempt */
@@ -54,8 +59,8 @@ struct ClientConfig {
 
   /* Fills what is empty from the environment like the official SDKs:
    * GOOGLE_API_KEY wins over GEMINI_API_KEY (a warning is logged when both
-   * are set and differ), GOOGLE_CLOUD_PROJECT for a Vertex project,
-   * GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL, else
+   * are set and differ), GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION
+   * (else global) for Vertex, GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL, else
    * the public hosts (Vertex: global -> aiplatform.googleapis.com, us/eu ->
    * aiplatform.{loc}.rep.googleapis.com, region -> {loc}-aiplatform...). */
   void resolve_from_environment ();
@@ -100,6 +105,10 @@ public:
   /* Blocks until the service reports the File (or the upload failed).
    * Once only; never from a client callback. */
   Result<FileInfo> wait ();
+  /* After wait (): whether the service refused a session of unknown size,
+   * so that the bytes waited in memory and went out once finish () gave the
+   * size, instead of while they were written. */
+  bool sized_at_end () const;
 
   struct Impl;
   class Key {
@@ -110,6 +119,13 @@ public:
 
 private:
   std::unique_ptr<Impl> impl_;
+};
+
+/* A models.get answer: what the service says of a model (model.proto). */
+struct ModelInfo {
+  std::string name;                  /* "models/gemini-3.8-flash" */
+  guint64 input_token_limit = 0;     /* 0 when the answer gave none */
+  guint64 output_token_limit = 0;
 };
 
 /* A cachedContents entry. */
@@ -197,6 +213,9 @@ public:
       std::string display_name, GCancellable *cancellable);
   Result<FileInfo> wait_until_active_sync (std::string_view name, GCancellable *cancellable);
   Result<Unit> delete_file_sync (std::string_view name, GCancellable *cancellable);
+
+  /* GET models/{model}: its input and output token limits (Developer API). */
+  Result<ModelInfo> get_model_sync (std::string_view model, GCancellable *cancellable);
 
   /* Context cache (Developer API): the request's parts become the cached
    * user turn; it lives `ttl` unless deleted first. */

@@ -90,6 +90,8 @@ transcribe_clip (Client &client, const ClipRequest &request, GCancellable *cance
       break;
     }
     add_usage (out.usage, resp->usage);
+    if (!resp->model_version.empty ())
+      out.model_version = resp->model_version;
     out.raw_text += (tail ? "\n" : "") + resp->text;
     if (resp->blocked ()) {
       if (!tail) {

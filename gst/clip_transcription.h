@@ -41,6 +41,7 @@ struct ClipResult {
   UsageMetadata usage;
   std::optional<Error> fatal;        /* nothing will work until a person acts */
   guint requests = 0;
+  std::string model_version;         /* modelVersion of the last answer: what served it */
 };
 
 /* Requests for the rest of a clip after answers cut at the output limit:

@@ -149,15 +149,18 @@ speakers_prompt (const PromptOptions &opts)
 }  // namespace
 
 /* Timecodes are asked for as MM:SS (H:MM:SS from one hour): the format the
- * model was trained on with the default 1 fps sampling, 5 tokens a row. The
- * parser still accepts fractions when the model writes them. */
+ * model was trained on with the default 1 fps sampling, 5 tokens a row.
+ * Above 1 fps a second holds several frames, and milliseconds can tell
+ * them apart: MM:SS.sss. The parser accepts fractions either way. */
 std::string
 build_prompt (const PromptOptions &opts)
 {
   ensure_debug_category ();
 
   const bool long_clip = opts.clip_duration >= 3600 * GST_SECOND;
-  const char *tc_format = long_clip ? "H:MM:SS" : "MM:SS";
+  const bool fine = opts.has_video && opts.fps > 1.0;
+  const char *tc_format = long_clip ? (fine ? "H:MM:SS.sss" : "H:MM:SS")
+                                    : (fine ? "MM:SS.sss" : "MM:SS");
   const char *zero = long_clip ? "0:00:00" : "00:00";
 
   std::string p;
@@ -337,9 +340,11 @@ build_transcription_request (MediaInput media, const PromptOptions &opts,
 {
   ensure_debug_category ();
 
+  PromptOptions o = opts;
+  o.fps = media.fps;
   GenerateRequest req;
   req.parts.push_back (media_part (std::move (media)));
-  configure (req, opts, settings);
+  configure (req, o, settings);
   return req;
 }
 

@@ -27,6 +27,7 @@ struct PromptOptions {
   GstClockTime clip_start = 0;        /* in the stream, for the model's orientation */
   GstClockTime clip_duration = 0;
   bool has_video = true;
+  double fps = 1.0;                   /* the video's sampling, for the timecodes' precision */
   std::string context;                /* user text: names, vocabulary, description */
   std::string language;               /* BCP-47 hint for the transcript; empty = as spoken */
   std::vector<KnownSpeaker> known_speakers;
@@ -43,8 +44,9 @@ struct PromptOptions {
 };
 
 struct GenerationSettings {
-  double temperature = 0.0;
-  double top_p = 0.0;
+  /* nullopt: not sent. sampling_for() (model_family.h) gives each model's. */
+  std::optional<double> temperature;
+  std::optional<double> top_p;
   gint seed = 42;
   std::optional<gint> max_output_tokens;
   MediaResolution media_resolution = MediaResolution::Medium;

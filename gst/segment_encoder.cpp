@@ -1,11 +1,12 @@
-/* One segment of raw audio/video -> one small standalone WebM file.
+/* One segment of raw audio/video -> one small standalone WebM file, or
+ * Ogg file when there is no video.
  *
  * Pipeline (each branch only when its caps were given):
  *
  *   appsrc ! videorate ! capsfilter(framerate) ! videoscale ! videoconvert
  *     ! capsfilter(I420, WxH) ! vp8enc ! queue ! webmmux
  *   appsrc ! audioconvert ! audioresample ! capsfilter(mono, rate)
- *     ! opusenc ! queue ! webmmux
+ *     ! opusenc ! queue ! webmmux (oggmux without video)
  *   webmmux(streamable=false) ! giostreamsink(GMemoryOutputStream)
  *
  * videorate sits first so that frames it drops are never scaled or
@@ -64,7 +65,7 @@ constexpr guint64 kQueuedAudioSeconds = 1;
  * (videoMetadata startOffset) cheap to decode. */
 constexpr double kKeyframeSeconds = 10.0;
 
-/* Without it webmmux indexes every audio packet of an audio-only file,
+/* Without it webmmux indexes every audio packet of the file,
  * which costs about a third of the file. */
 constexpr GstClockTime kIndexInterval = GST_SECOND;
 
@@ -476,6 +477,12 @@ SegmentEncoder::create (const EncoderSettings &settings, GstCaps *audio_caps,
   return create_streaming (settings, audio_caps, video_caps, nullptr);
 }
 
+const char *
+SegmentEncoder::mime_type (bool with_video)
+{
+  return with_video ? "video/webm" : "audio/ogg";
+}
+
 Result<std::unique_ptr<SegmentEncoder>>
 SegmentEncoder::create_streaming (const EncoderSettings &settings, GstCaps *audio_caps,
     GstCaps *video_caps, OutputFn output)
@@ -497,12 +504,16 @@ SegmentEncoder::create_streaming (const EncoderSettings &settings, GstCaps *audi
   d.bus.reset (gst_pipeline_get_bus (GST_PIPELINE (d.pipeline.get ())));
   gst_bus_set_sync_handler (d.bus.get (), Impl::on_bus_message, &d, nullptr);
 
-  d.mux = make (bin, "webmmux");
+  const bool webm = video_caps != nullptr;
+  d.mux = make (bin, webm ? "webmmux" : "oggmux");
   GstElement *sink = make (bin, streaming ? "appsink" : "giostreamsink");
   if (d.mux == nullptr || sink == nullptr)
-    return Error::make (Error::Kind::Media, "webmmux, appsink or giostreamsink is not installed");
-  g_object_set (d.mux, "streamable", streaming, "min-index-interval", gint64 (kIndexInterval),
-      nullptr);
+    return Error::make (Error::Kind::Media, std::string (webm ? "webmmux" : "oggmux")
+        + ", appsink or giostreamsink is not installed");
+  /* Ogg never seeks back: it streams as it is. */
+  if (webm)
+    g_object_set (d.mux, "streamable", streaming, "min-index-interval",
+        gint64 (kIndexInterval), nullptr);
   if (streaming) {
     GstAppSinkCallbacks callbacks = {};
     callbacks.new_sample = Impl::on_muxed;
@@ -513,7 +524,7 @@ SegmentEncoder::create_streaming (const EncoderSettings &settings, GstCaps *audi
     g_object_set (sink, "stream", d.stream.get (), "sync", FALSE, "async", FALSE, nullptr);
   }
   if (!gst_element_link (d.mux, sink))
-    return Error::make (Error::Kind::Media, "cannot link webmmux to its sink");
+    return Error::make (Error::Kind::Media, "cannot link the muxer to its sink");
 
   if (video_caps != nullptr && !d.build_video (video_caps))
     return Error::make (Error::Kind::Media, "cannot build the video encoder (see the "
@@ -630,7 +641,7 @@ Result<EncodedSegment> SegmentEncoder::finish (GstClockTime duration)
 
   seg.has_video = d.video_src != nullptr && video_pushed;
   seg.has_audio = d.audio_src != nullptr && audio_pushed;
-  seg.mime_type = seg.has_video ? "video/webm" : "audio/webm";
+  seg.mime_type = mime_type (d.video_src != nullptr);
   seg.duration = duration;
 
   GST_DEBUG ("segment of %" GST_TIME_FORMAT ": %" G_GSIZE_FORMAT " bytes, %s",

@@ -1,10 +1,12 @@
 /* Raw audio (+ optional raw video) of one segment -> one small standalone
  * media file for the model: VP8 at exactly the sampling fps, long side
- * <= max_side, Opus mono 16 kHz, in WebM (audio-only: Opus in WebM).
+ * <= max_side, Opus mono 16 kHz, in WebM; audio-only, Opus in Ogg, since
+ * the Gemini API's audio page lists WAV, MP3, AIFF, AAC, OGG and FLAC and
+ * no WebM.
  *
  * An internal GStreamer pipeline (appsrc -> videorate/videoscale/
  * videoconvert -> vp8enc, audioconvert/audioresample -> opusenc -> webmmux
- * -> appsink) encodes while the segment is being fed, so finishing a
+ * or oggmux -> appsink) encodes while the segment is being fed, so finishing a
  * segment only drains the tail. Frames are dropped to the sampling fps
  * before they are scaled or converted, and nothing but the encoded bytes
  * is kept (or, streaming, not even those). One encoder per segment. */
@@ -32,7 +34,7 @@ struct EncoderSettings {
 struct EncodedSegment {
   GPtr<GBytes> data;                  /* null when streamed to an output */
   gsize size = 0;
-  std::string mime_type;              /* "video/webm" or "audio/webm" */
+  std::string mime_type;              /* "video/webm" or "audio/ogg" */
   GstClockTime duration = 0;
   bool has_video = false;
   bool has_audio = false;
@@ -40,6 +42,10 @@ struct EncodedSegment {
 
 class SegmentEncoder {
 public:
+  /* The type of the files an encoder made with (or without) video caps
+   * writes: "video/webm" or "audio/ogg". */
+  static const char *mime_type (bool with_video);
+
   /* Either caps may be null (audio-only, video-only). Caps are the raw
    * input caps as negotiated on the element's sink pads. */
   static Result<std::unique_ptr<SegmentEncoder>> create (const EncoderSettings &settings,

@@ -1,5 +1,7 @@
 #include "whole_file.h"
 
+#include "model_family.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -32,14 +34,6 @@ seconds (GstClockTime t)
   return static_cast<double> (t) / GST_SECOND;
 }
 
-bool
-is_gemini_2 (std::string_view model)
-{
-  if (model.substr (0, 7) == "models/")
-    model.remove_prefix (7);
-  return model.substr (0, 9) == "gemini-2." || model.substr (0, 9) == "gemini-1.";
-}
-
 }  // namespace
 
 TokenRates
@@ -51,6 +45,27 @@ token_rates (std::string_view model, MediaResolution resolution)
   else
     r.video_per_frame = resolution == MediaResolution::High ? 280.0 : 70.0;
   return r;
+}
+
+ModelLimits
+model_limits (Client &client, std::string_view model, GCancellable *cancellable)
+{
+  ensure_debug_category ();
+  ModelLimits limits;
+  auto info = client.get_model_sync (model, cancellable);
+  if (!info) {
+    GST_INFO ("no limits for %.*s from the service (%s): assuming %" G_GUINT64_FORMAT " in, %"
+        G_GUINT64_FORMAT " out", (int) model.size (), model.data (),
+        info.error ().describe ().c_str (), limits.input_tokens, limits.output_tokens);
+    return limits;
+  }
+  if (info->input_token_limit > 0)
+    limits.input_tokens = info->input_token_limit;
+  if (info->output_token_limit > 0)
+    limits.output_tokens = info->output_token_limit;
+  GST_INFO ("%s takes %" G_GUINT64_FORMAT " tokens in, %" G_GUINT64_FORMAT " out",
+      info->name.c_str (), limits.input_tokens, limits.output_tokens);
+  return limits;
 }
 
 guint64
@@ -202,6 +217,16 @@ window_media (const MediaInput &m, std::optional<Window> w)
   return c;
 }
 
+/* Whether a window is asked for in words, the model seeing the whole file
+ * (from the cache, or audio, which videoMetadata offsets cannot cut), with
+ * timecodes relative to the file; else it is cut out with offsets, and is
+ * a clip of its own. */
+bool
+window_in_words (const WholeFileJob &job, const std::string &cache)
+{
+  return !cache.empty () || !job.has_video;
+}
+
 /* The request for the whole file, or for one window of it. */
 ClipRequest
 clip_request (const WholeFileJob &job, const std::string &cache, std::optional<Window> w,
@@ -212,14 +237,15 @@ clip_request (const WholeFileJob &job, const std::string &cache, std::optional<W
   r.generation = job.generation;
   r.prompt = job.prompt;
   r.prompt.has_video = job.has_video;
+  r.prompt.fps = job.media.fps;
   r.prompt.known_speakers = known;
   r.cached_content = cache;
   r.prompt.clip_start = 0;
   r.prompt.clip_duration = job.duration;
   r.parse.duration = job.duration;
-  if (w && !cache.empty ()) {
-    /* The model sees the whole file from the cache: the window is asked for
-     * in words, and its timecodes stay relative to the file. */
+  if (w && window_in_words (job, cache)) {
+    if (cache.empty ())
+      r.media = window_media (job.media, std::nullopt);
     r.prompt.transcribe_from = w->start;
     if (w->end < job.duration)
       r.prompt.transcribe_until = w->end;
@@ -248,6 +274,16 @@ known_from (const SegmentTranscript &t)
 
 }  // namespace
 
+std::vector<Window>
+plan_whole_file (const WholeFileJob &job)
+{
+  const MediaResolution planned = job.use_cache && job.has_video
+      ? MediaResolution::Medium : job.generation.media_resolution;
+  const GstClockTime max_request = max_request_duration (job.media.fps, job.has_video,
+      token_rates (job.model, planned), job.limits);
+  return plan_windows (job.duration, job.window, max_request, job.quiet_points);
+}
+
 WholeFileResult
 transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *cancellable)
 {
@@ -255,9 +291,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
 
   WholeFileResult result;
   const TokenRates rates = token_rates (job.model, job.generation.media_resolution);
-  const GstClockTime max_request = max_request_duration (job.media.fps, job.has_video, rates,
-      job.limits);
-  result.windows = plan_windows (job.duration, job.window, max_request, job.quiet_points);
+  result.windows = plan_whole_file (job);
   GST_INFO ("%" GST_TIME_FORMAT " of media, about %" G_GUINT64_FORMAT " input and %"
       G_GUINT64_FORMAT " output tokens: %" G_GSIZE_FORMAT " window(s)",
       GST_TIME_ARGS (job.duration), estimate_input_tokens (job.duration, job.media.fps,
@@ -339,6 +373,8 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
     ClipResult &p = parts[k];
     result.clip.requests += p.requests;
     add_usage (result.clip.usage, p.usage);
+    if (!p.model_version.empty ())
+      result.clip.model_version = p.model_version;
     if (p.fatal && !result.clip.fatal)
       result.clip.fatal = p.fatal;
     if (!result.clip.raw_text.empty ())
@@ -346,8 +382,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
     result.clip.raw_text += p.raw_text;
     if (p.status == ClipStatus::Ok) {
       ok++;
-      /* An uncached window is a clip of its own: its times start at 0. */
-      if (result.cache.empty ()) {
+      if (!window_in_words (job, result.cache)) {
         for (auto &u : p.transcript.utterances) {
           u.start += result.windows[k].start;
           if (GST_CLOCK_TIME_IS_VALID (u.end))

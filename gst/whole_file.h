@@ -36,6 +36,11 @@ struct ModelLimits {
   guint64 output_tokens = 65536;
 };
 
+/* `model`'s limits as models.get gives them (inputTokenLimit,
+ * outputTokenLimit); the defaults above, those of the 2.5 and 3.x Flash
+ * models, when it does not answer or gives none. Blocking. */
+ModelLimits model_limits (Client &client, std::string_view model, GCancellable *cancellable);
+
 /* What one request over `duration` of media is expected to cost. */
 guint64 estimate_input_tokens (GstClockTime duration, double fps, bool has_video,
     const TokenRates &rates);
@@ -101,6 +106,12 @@ struct WholeFileResult {
   std::string cache;                 /* the cachedContents entry used, if any */
   std::string cache_error;           /* why none could be made */
 };
+
+/* The windows of `job`. Planned with the tokens a frame costs in a cache
+ * when one may be used: a cached content has no media resolution of its
+ * own and holds the default one (258 tokens a frame on Gemini 2.x, not the
+ * 66 of LOW). */
+std::vector<Window> plan_whole_file (const WholeFileJob &job);
 
 WholeFileResult transcribe_whole_file (Client &client, const WholeFileJob &job,
     GCancellable *cancellable);

@@ -63,6 +63,7 @@
 #include "cue_builder.h"
 #include "glib_ptr.h"
 #include "gstgeminimeta.h"
+#include "model_family.h"
 #include "prompt.h"
 #include "frame_scaler.h"
 #include "segment_encoder.h"
@@ -78,20 +79,20 @@ using gemini::GPtr;
 
 namespace {
 
-constexpr const char *DEFAULT_MODEL = "gemini-3.6-flash";
+constexpr const char *DEFAULT_MODEL = "gemini-3.8-flash";
 constexpr guint DEFAULT_SEGMENT_DURATION = 0;
 constexpr guint AUTO_SEGMENT_DURATION_FILE = 120000;
 constexpr guint AUTO_SEGMENT_DURATION_LIVE = 10000;
 constexpr gdouble DEFAULT_FPS = 1.0;
 constexpr guint DEFAULT_MAX_CONCURRENT = 4;
-constexpr gdouble DEFAULT_TEMPERATURE = 0.0;
+constexpr gdouble DEFAULT_TEMPERATURE = -1.0;   /* the model family's */
 constexpr gint DEFAULT_SEED = 42;
 constexpr guint DEFAULT_LATENCY = 8000;
 constexpr guint DEFAULT_LATENESS = 0;
 constexpr guint DEFAULT_MAX_RETRIES = 4;
 constexpr guint DEFAULT_REQUEST_TIMEOUT = 120000;
 constexpr guint DEFAULT_MAX_VIDEO_SIDE = 768;
-constexpr const char *DEFAULT_LOCATION = "global";
+constexpr const char *DEFAULT_LOCATION = "";
 constexpr gboolean DEFAULT_STREAM_CUES = FALSE;
 
 /* Encoded media bytes above which a segment goes through the Files API:
@@ -126,6 +127,7 @@ struct Settings {
   std::string api_endpoint;
   std::string api_key;
   bool vertex = false;
+  bool vertex_set = false;            /* else $GOOGLE_GENAI_USE_VERTEXAI decides */
   std::string project;
   std::string location = DEFAULT_LOCATION;
   std::string access_token;
@@ -195,6 +197,11 @@ struct Outcome {
   std::optional<gemini::Error> fatal;  /* nothing will work until a person acts */
   gsize media_bytes = 0;
   bool uploaded = false;
+  /* How the Files API got the bytes: "" (inline), "sized" (one known size),
+   * "while-encoding" (a session of unknown size), "after-encoding" (the
+   * service refused that, so the size was given at the end). */
+  const char *upload_path = "";
+  std::string model_version;         /* the serving model, as the answer names it */
   bool whole = false;
   guint requests = 0;
   guint windows = 0;
@@ -520,8 +527,15 @@ dispatch_ready_segments (GstGeminiTranscriber * self, State & st)
 static Settings
 settings_snapshot (GstGeminiTranscriber * self)
 {
-  std::lock_guard < std::mutex > lk (self->priv->settings_lock);
-  return self->priv->settings;
+  Settings s;
+  {
+    std::lock_guard < std::mutex > lk (self->priv->settings_lock);
+    s = self->priv->settings;
+  }
+  /* Like the SDKs: the environment chooses only what the user did not. */
+  if (!s.vertex_set)
+    s.vertex = gemini::vertex_from_environment ();
+  return s;
 }
 
 /* Each segment's encoder is a pipeline with threads of its own, so glibc
@@ -642,7 +656,7 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   gemini::Result<std::unique_ptr<gemini::SegmentEncoder>> enc =
       gemini::Error::make (gemini::Error::Kind::Media, "no encoder");
   if (whole) {
-    upload = st.client->open_upload (vcaps ? "video/webm" : "audio/webm",
+    upload = st.client->open_upload (gemini::SegmentEncoder::mime_type (vcaps != nullptr),
         "gst-gemini whole input");
     gemini::UploadStream *sink = upload.get ();
     enc = gemini::SegmentEncoder::create_streaming (es, st.audio_caps.get (), vcaps,
@@ -1103,13 +1117,17 @@ take_clip_result (Outcome & out, gemini::ClipResult && r)
   out.usage = r.usage;
   out.fatal = std::move (r.fatal);
   out.requests = r.requests;
+  out.model_version = std::move (r.model_version);
 }
 
 static gemini::GenerationSettings
 generation_settings (const Settings & s, GstClockTime duration)
 {
   gemini::GenerationSettings gen;
-  gen.temperature = s.temperature;
+  const gemini::Sampling sampling = gemini::sampling_for (s.model,
+      s.temperature < 0 ? std::nullopt : std::optional<double> (s.temperature));
+  gen.temperature = sampling.temperature;
+  gen.top_p = sampling.top_p;
   gen.seed = s.seed;
   gen.media_resolution = resolve_media_resolution (s.media_resolution, duration);
   return gen;
@@ -1167,6 +1185,7 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
         }), seg.upload.get (), nullptr);
   auto file = seg.upload->wait ();
   g_cancellable_disconnect (cancellable, cancel_id);
+  out.upload_path = seg.upload->sized_at_end () ? "after-encoding" : "while-encoding";
   seg.upload.reset ();
   std::string uploaded_name;
   if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
@@ -1186,13 +1205,14 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   job.parallel = s.max_concurrent;
   job.request_timeout = s.request_timeout * GST_MSECOND;
   job.quiet_points = seg.quiet.points ();
+  job.limits = gemini::model_limits (client, s.model, cancellable);
 
   gemini::WholeFileResult r = gemini::transcribe_whole_file (client, job, cancellable);
   out.windows = r.windows.size ();
   if (!r.cache_error.empty ())
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Gemini could not cache the video; each window is sent with its own "
-            "stretch of the file instead."),
+        ("Gemini could not cache the media; each window is sent with the file "
+            "instead."),
         ("%s", r.cache_error.c_str ()));
   take_clip_result (out, std::move (r.clip));
   out.request_time = (g_get_monotonic_time () - t0) * GST_USECOND;
@@ -1239,11 +1259,11 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   if (out.media_bytes <= s.max_inline_bytes) {
     media.inline_data = std::move (encoded->data);
   } else {
-    gchar *display = g_strdup_printf ("gst-gemini segment %" G_GUINT64_FORMAT,
-        seg.seq);
+    GPtr<gchar> display (g_strdup_printf ("gst-gemini segment %" G_GUINT64_FORMAT,
+            seg.seq));
     auto file = client.upload_file_sync (encoded->data.get (),
-        encoded->mime_type, display, cancellable);
-    g_free (display);
+        encoded->mime_type, display.get (), cancellable);
+    out.upload_path = "sized";
     if (!wait_until_usable (self, client, cancellable, file, out, uploaded_name))
       return out;
     media.file_uri = file->uri;
@@ -1573,6 +1593,8 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "request-time", G_TYPE_UINT64, o.request_time,
       "media-bytes", G_TYPE_UINT64, (guint64) o.media_bytes,
       "uploaded", G_TYPE_BOOLEAN, o.uploaded,
+      "upload-path", G_TYPE_STRING, o.uploaded ? o.upload_path : "",
+      "model-version", G_TYPE_STRING, o.model_version.c_str (),
       "mode", G_TYPE_STRING, o.whole ? "whole" : "streaming",
       "requests", G_TYPE_UINT, o.requests,
       "windows", G_TYPE_UINT, o.windows, NULL);
@@ -2382,7 +2404,10 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
   switch (prop_id) {
     case PROP_API_ENDPOINT: s.api_endpoint = str (); break;
     case PROP_API_KEY: s.api_key = str (); break;
-    case PROP_VERTEX: s.vertex = g_value_get_boolean (value); break;
+    case PROP_VERTEX:
+      s.vertex = g_value_get_boolean (value);
+      s.vertex_set = true;
+      break;
     case PROP_PROJECT: s.project = str (); break;
     case PROP_LOCATION: s.location = str (); break;
     case PROP_ACCESS_TOKEN: s.access_token = str (); break;
@@ -2515,15 +2540,16 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
   g_object_class_install_property (gobject_class, PROP_VERTEX,
       g_param_spec_boolean ("vertex", "Vertex AI",
           "Use Vertex AI (project, location, access-token) instead of the "
-          "Gemini Developer API", FALSE, rw_ready));
+          "Gemini Developer API; unset = $GOOGLE_GENAI_USE_VERTEXAI (true or 1)",
+          FALSE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_PROJECT,
       g_param_spec_string ("project", "Vertex project",
           "Google Cloud project for Vertex AI; empty = $GOOGLE_CLOUD_PROJECT",
           "", rw_ready));
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Vertex location",
-          "Vertex AI location (global, us, eu or a region such as europe-west9)",
-          DEFAULT_LOCATION, rw_ready));
+          "Vertex AI location (global, us, eu or a region such as europe-west9); "
+          "empty = $GOOGLE_CLOUD_LOCATION, else global", DEFAULT_LOCATION, rw_ready));
   g_object_class_install_property (gobject_class, PROP_ACCESS_TOKEN,
       g_param_spec_string ("access-token", "Vertex access token",
           "OAuth2 bearer token for Vertex AI (write-only, never logged)", "",
@@ -2531,7 +2557,7 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
               GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Gemini model id, e.g. gemini-3.6-flash or gemini-2.5-pro; applies "
+          "Gemini model id, e.g. gemini-3.8-flash or gemini-2.5-pro; applies "
           "from the next segment", DEFAULT_MODEL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
       g_param_spec_uint ("segment-duration", "Segment duration",
@@ -2564,8 +2590,9 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "", rw_playing));
   g_object_class_install_property (gobject_class, PROP_TEMPERATURE,
       g_param_spec_double ("temperature", "Temperature",
-          "Sampling temperature; 0 = the most deterministic transcript", 0.0,
-          2.0, DEFAULT_TEMPERATURE, rw_playing));
+          "Sampling temperature; -1 = the model family's: 0 (with topP 0) for "
+          "Gemini 2.x, the most repeatable transcript; none for Gemini 3, whose "
+          "guidance is to keep its default", -1.0, 2.0, DEFAULT_TEMPERATURE, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_int ("seed", "Seed",
           "Fixed sampling seed, for repeatable answers", G_MININT, G_MAXINT,

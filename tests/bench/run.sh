@@ -258,7 +258,7 @@ done
 python3 - "$work" "$token_s" >> "$results" <<'PY'
 import json, math, re, sys
 work = sys.argv[1]
-model = "gemini-3.6-flash"                     # the element's default
+model = "gemini-3.8-flash"                     # the element's default
 frame = {"low": 70, "medium": 70, "high": 280}  # Gemini 3.x, reference section 6
 def text_chars(body):
     n = 0

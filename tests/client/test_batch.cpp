@@ -198,6 +198,47 @@ test_windows_and_requests_like_the_element ()
   GPtr<gchar> whole (json_to_string (request_to_json (batch_transcription_request (media,
                   Window{ 0, media.duration }, s)).get (), FALSE));
   g_assert_null (strstr (whole.get (), "startOffset"));
+  g_assert_nonnull (strstr (whole.get (), "\"temperature\":0"));
+  g_assert_nonnull (strstr (whole.get (), "\"topP\":0"));
+}
+
+/* Offsets apply to video only: a window of audio is asked for in words
+ * over the whole file, its timecodes are the file's, and the rows that
+ * start outside it are its neighbours'. */
+void
+test_audio_windows_in_words ()
+{
+  BatchMedia media;
+  media.file_uri = "http://127.0.0.1/v1beta/files/abc";
+  media.mime_type = "audio/ogg";
+  media.duration = 25 * 60 * GST_SECOND;
+  BatchTranscriptionSettings s;
+  s.model = "gemini-3.8-flash";
+  s.window = 10 * 60 * GST_SECOND;
+  auto windows = batch_windows (media, s);
+  g_assert_cmpuint (windows.size (), ==, 3);
+  GPtr<gchar> json (json_to_string (request_to_json (batch_transcription_request (media,
+                  windows[1], s)).get (), FALSE));
+  g_assert_null (strstr (json.get (), "startOffset"));
+  g_assert_null (strstr (json.get (), "videoMetadata"));
+  g_assert_null (strstr (json.get (), "temperature"));
+  g_assert_null (strstr (json.get (), "topP"));
+  g_assert_nonnull (strstr (json.get (), "This clip covers 0:00:00.000 to 0:25:00.000"));
+  g_assert_nonnull (strstr (json.get (), "Transcribe only the speech from 08:20 to 16:40"));
+
+  const BatchWindowReading r = batch_window_reading (media, windows[1]);
+  g_assert_true (r.in_words);
+  g_assert_cmpuint (r.origin, ==, 0);
+  g_assert_cmpuint (r.parse.duration, ==, media.duration);
+  g_assert_false (r.keeps (windows[1].start - GST_SECOND, windows[1], media.duration));
+  g_assert_true (r.keeps (windows[1].start, windows[1], media.duration));
+  g_assert_false (r.keeps (windows[1].end, windows[1], media.duration));
+
+  media.mime_type = "video/webm";
+  media.has_video = true;
+  const BatchWindowReading v = batch_window_reading (media, windows[1]);
+  g_assert_false (v.in_words);
+  g_assert_cmpuint (v.origin, ==, windows[1].start);
 }
 
 }  // namespace
@@ -211,6 +252,7 @@ main (int argc, char **argv)
   g_test_add_func ("/batch/jsonl-job-when-over-the-inline-limit",
       test_jsonl_job_when_over_the_inline_limit);
   g_test_add_func ("/batch/failed-job-cancel-and-cancellable", test_failed_job_and_cancel);
+  g_test_add_func ("/batch/audio-windows-in-words", test_audio_windows_in_words);
   g_test_add_func ("/batch/windows-and-requests-like-the-element",
       test_windows_and_requests_like_the_element);
   return g_test_run ();

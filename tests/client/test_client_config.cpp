@@ -25,7 +25,8 @@ void
 clear_env ()
 {
   for (const char *name : {"GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL",
-           "GOOGLE_VERTEX_BASE_URL", "GOOGLE_CLOUD_PROJECT"})
+           "GOOGLE_VERTEX_BASE_URL", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
+           "GOOGLE_GENAI_USE_VERTEXAI"})
     g_unsetenv (name);
 }
 
@@ -127,6 +128,45 @@ test_vertex_hosts ()
   from_env.access_token = "token";
   from_env.resolve_from_environment ();
   g_assert_cmpstr (from_env.project.c_str (), ==, "env-project");
+  clear_env ();
+}
+
+/* As python-genai reads them (_api_client.py): the location of a Vertex
+ * client that has none, and the backend of a caller that chose none. */
+void
+test_vertex_from_environment ()
+{
+  clear_env ();
+  g_setenv ("GOOGLE_CLOUD_LOCATION", "europe-west9", TRUE);
+  ClientConfig v;
+  v.backend = Backend::Vertex;
+  v.project = "proj";
+  v.access_token = "token";
+  v.resolve_from_environment ();
+  g_assert_cmpstr (v.location.c_str (), ==, "europe-west9");
+  g_assert_cmpstr (v.endpoint.c_str (), ==, "https://europe-west9-aiplatform.googleapis.com");
+
+  ClientConfig chosen;
+  chosen.backend = Backend::Vertex;
+  chosen.location = "us";
+  chosen.resolve_from_environment ();
+  g_assert_cmpstr (chosen.location.c_str (), ==, "us");
+
+  g_unsetenv ("GOOGLE_CLOUD_LOCATION");
+  ClientConfig fallback;
+  fallback.backend = Backend::Vertex;
+  fallback.resolve_from_environment ();
+  g_assert_cmpstr (fallback.location.c_str (), ==, "global");
+
+  g_assert_false (vertex_from_environment ());
+  for (const char *yes : {"true", "TRUE", "True", "1"}) {
+    g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", yes, TRUE);
+    g_assert_true (vertex_from_environment ());
+  }
+  for (const char *no : {"false", "0", "yes", "on", ""}) {
+    g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", no, TRUE);
+    g_assert_false (vertex_from_environment ());
+  }
   clear_env ();
 }
 
@@ -291,6 +331,8 @@ main (int argc, char **argv)
       test_gemini_key_when_google_empty);
   g_test_add_func ("/client/env-base-url-override-strips-slashes", test_endpoint_resolution);
   g_test_add_func ("/client/vertex-host-follows-location", test_vertex_hosts);
+  g_test_add_func ("/client/vertex-location-and-backend-from-environment",
+      test_vertex_from_environment);
   g_test_add_func ("/client/model-url-developer-and-vertex", test_model_urls);
   g_test_add_func ("/client/transport-error-retried-then-reported-without-key",
       test_transport_error_retried_then_reported);

@@ -560,11 +560,10 @@ GST_START_TEST (test_failed_segment_is_warning_and_gap)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_missing_key_is_a_clear_error)
+/* The error an element with no credentials posts going to PAUSED. */
+static std::string
+start_error (GstElement *e)
 {
-  g_unsetenv ("GEMINI_API_KEY");
-  g_unsetenv ("GOOGLE_API_KEY");
-  GstElement *e = gst_element_factory_make ("geminitranscriber", nullptr);
   GstBus *bus = gst_bus_new ();
   gst_element_set_bus (e, bus);
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
@@ -573,14 +572,45 @@ GST_START_TEST (test_missing_key_is_a_clear_error)
   fail_unless (msg != nullptr);
   GError *err = nullptr;
   gst_message_parse_error (msg, &err, nullptr);
-  fail_unless (strstr (err->message, "GEMINI_API_KEY") != nullptr, "%s", err->message);
-  fail_unless (strstr (err->message, "api-key") != nullptr, "%s", err->message);
+  std::string text = err->message;
   g_error_free (err);
   gst_message_unref (msg);
   gst_element_set_state (e, GST_STATE_NULL);
   gst_element_set_bus (e, nullptr);
   gst_object_unref (bus);
+  return text;
+}
+
+GST_START_TEST (test_missing_key_is_a_clear_error)
+{
+  g_unsetenv ("GEMINI_API_KEY");
+  g_unsetenv ("GOOGLE_API_KEY");
+  GstElement *e = gst_element_factory_make ("geminitranscriber", nullptr);
+  const std::string error = start_error (e);
+  fail_unless (error.find ("GEMINI_API_KEY") != std::string::npos, "%s", error.c_str ());
+  fail_unless (error.find ("api-key") != std::string::npos, "%s", error.c_str ());
   gst_object_unref (e);
+}
+GST_END_TEST;
+
+/* As in the SDKs, GOOGLE_GENAI_USE_VERTEXAI chooses Vertex when the vertex
+ * property was never set, and only then. */
+GST_START_TEST (test_vertex_from_the_environment)
+{
+  g_unsetenv ("GEMINI_API_KEY");
+  g_unsetenv ("GOOGLE_API_KEY");
+  g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", "True", TRUE);
+  GstElement *e = gst_element_factory_make ("geminitranscriber", nullptr);
+  std::string error = start_error (e);
+  fail_unless (error.find ("Vertex AI credentials") != std::string::npos, "%s", error.c_str ());
+  gst_object_unref (e);
+
+  e = gst_element_factory_make ("geminitranscriber", nullptr);
+  g_object_set (e, "vertex", FALSE, nullptr);
+  error = start_error (e);
+  fail_unless (error.find ("GEMINI_API_KEY") != std::string::npos, "%s", error.c_str ());
+  gst_object_unref (e);
+  g_unsetenv ("GOOGLE_GENAI_USE_VERTEXAI");
 }
 GST_END_TEST;
 
@@ -632,6 +662,7 @@ geminitranscriber_suite (void)
   tcase_add_test (tc, test_playing_to_null_mid_request);
   tcase_add_test (tc, test_failed_segment_is_warning_and_gap);
   tcase_add_test (tc, test_missing_key_is_a_clear_error);
+  tcase_add_test (tc, test_vertex_from_the_environment);
   tcase_add_test (tc, test_unknown_model_is_fatal_without_retries);
   return s;
 }

@@ -101,21 +101,23 @@ panel_audio (GstClockTime pts)
 }
 
 GstElement *
-panel_pipeline (const Emulator &emu, const std::string &props)
+panel_pipeline (const Emulator &emu, const std::string &props, bool with_video = true)
 {
   const guint first_minute = 2 * 60;
   const guint rest = (guint) (2 * PANEL_SECONDS) - first_minute;
-  gchar *desc = g_strdup_printf (
-      "appsrc name=audio format=time max-bytes=0 caps=%s ! queue ! t.audio_sink "
+  gchar *video = g_strdup_printf (
       "videotestsrc num-buffers=%u pattern=smpte ! "
       "video/x-raw,width=320,height=180,framerate=2/1 ! "
       "textoverlay text=\"Alice Martin, Acme Media - Bob Chen, Globex - Carol Diaz, Initech\" ! c. "
       "videotestsrc num-buffers=%u pattern=ball ! "
       "video/x-raw,width=320,height=180,framerate=2/1 ! c. "
-      "concat name=c ! queue ! t.video_sink "
+      "concat name=c ! queue ! t.video_sink ", first_minute, rest);
+  gchar *desc = g_strdup_printf (
+      "appsrc name=audio format=time max-bytes=0 caps=%s ! queue ! t.audio_sink %s"
       "geminitranscriber name=t api-key=test-key api-endpoint=%s %s ! "
       "appsink name=out sync=false",
-      SPEECH_CAPS, first_minute, rest, emu.url ().c_str (), props.c_str ());
+      SPEECH_CAPS, with_video ? video : "", emu.url ().c_str (), props.c_str ());
+  g_free (video);
   GError *err = nullptr;
   GstElement *pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
@@ -189,9 +191,9 @@ struct Run {
 };
 
 void
-run_panel (Emulator &emu, const std::string &props, Run &run)
+run_panel (Emulator &emu, const std::string &props, Run &run, bool with_video = true)
 {
-  GstElement *pipeline = panel_pipeline (emu, props);
+  GstElement *pipeline = panel_pipeline (emu, props, with_video);
   CueCollector collector (pipeline);
   std::string error = run_to_eos (pipeline, TIMEOUT_S, &run.messages);
   fail_unless (error.empty (), "%s", error.c_str ());
@@ -242,6 +244,13 @@ GST_START_TEST (test_whole_file_one_request_names_everyone)
   const GstStructure *s = segment_message (run.messages);
   fail_unless_equals_string (gst_structure_get_string (s, "mode"), "whole");
   fail_unless_equals_string (gst_structure_get_string (s, "status"), "ok");
+  fail_unless_equals_string (gst_structure_get_string (s, "upload-path"), "while-encoding");
+  /* the default model, as the answer's modelVersion names it */
+  fail_unless_equals_string (gst_structure_get_string (s, "model-version"), "gemini-3.8-flash");
+  JsonObject *config = json_object_get_object_member (json_object_get_object_member (req,
+          "body"), "generationConfig");
+  fail_if (json_object_has_member (config, "temperature"), "temperature sent to Gemini 3");
+  fail_if (json_object_has_member (config, "topP"), "topP sent to Gemini 3");
   guint windows = 0;
   fail_unless (gst_structure_get_uint (s, "windows", &windows));
   fail_unless_equals_int (windows, 1);
@@ -330,6 +339,89 @@ GST_START_TEST (test_whole_file_cache_failure_falls_back)
 }
 GST_END_TEST;
 
+/* The window plan follows the model's limits as models.get gives them:
+ * here an output limit of 8000 tokens, so that 20 minutes need 3 windows. */
+GST_START_TEST (test_whole_file_windows_follow_model_limits)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines,
+        R"("model_limits": {"gemini-3.8-flash": {"input": 1048576, "output": 8000}})"));
+  Run run;
+  run_panel (emu, "mode=whole", run);
+
+  check_every_line_named (run.cues, lines);
+  JsonNode *log = run.log.get ();
+  fail_unless_equals_int (log_entries (log, "model_get").size (), 1);
+  fail_unless_equals_int (log_entries (log, "generate").size (), 4);
+  guint windows = 0;
+  fail_unless (gst_structure_get_uint (segment_message (run.messages), "windows", &windows));
+  fail_unless_equals_int (windows, 3);
+}
+GST_END_TEST;
+
+/* A service that refuses an upload of unknown size (the SDKs always send
+ * it): the start is repeated with the size at the end, and the message says so. */
+GST_START_TEST (test_whole_file_upload_sized_at_end)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, R"("require_upload_size": 411)"));
+  Run run;
+  run_panel (emu, "mode=whole", run);
+
+  check_every_line_named (run.cues, lines);
+  auto starts = log_entries (run.log.get (), "upload_start");
+  fail_unless_equals_int (starts.size (), 2);
+  fail_unless_equals_int (json_object_get_int_member (starts[0], "status"), 411);
+  fail_unless_equals_int (json_object_get_int_member (starts[1], "status"), 200);
+  const GstStructure *s = segment_message (run.messages);
+  fail_unless_equals_string (gst_structure_get_string (s, "upload-path"), "after-encoding");
+}
+GST_END_TEST;
+
+/* Audio alone, uncached: videoMetadata offsets apply to video only, so
+ * each window sends the whole audio and asks for its part in words, with
+ * timecodes relative to the file (what the audio docs describe). */
+GST_START_TEST (test_whole_file_audio_windows_in_words)
+{
+  const auto lines = panel_lines ();
+  Emulator emu (panel_script (lines, R"("min_cache_tokens": 1000000000)"));
+  Run run;
+  run_panel (emu, "mode=whole window-duration=300", run, false);
+
+  JsonNode *log = run.log.get ();
+  auto generates = log_entries (log, "generate");
+  fail_unless_equals_int (generates.size (), 5);
+  std::vector<std::pair<double, double>> windows;
+  for (JsonObject *r : generates) {
+    JsonArray *vm = json_object_get_array_member (r, "video_metadata");
+    fail_unless (vm == nullptr || json_array_get_length (vm) == 0,
+        "videoMetadata on an audio part");
+    JsonObject *m = json_array_get_object_element (json_object_get_array_member (r, "media"), 0);
+    fail_unless_equals_string (json_object_get_string_member (m, "mime"), "audio/ogg");
+    if (is_speakers_request (r))
+      continue;
+    JsonObject *clip = json_object_get_object_member (r, "clip");
+    windows.emplace_back (json_object_get_double_member (clip, "from"),
+        json_object_has_member (clip, "until") ?
+        json_object_get_double_member (clip, "until") : PANEL_SECONDS);
+  }
+  check_windows_tile (windows, PANEL_SECONDS);
+
+  /* every line once, at its time */
+  for (const auto &line : lines) {
+    guint found = 0;
+    for (const Cue &c : run.cues) {
+      if (c.text.find (line.text) == std::string::npos)
+        continue;
+      found++;
+      fail_unless (std::fabs ((double) c.pts / GST_SECOND - line.start) <= 0.501,
+          "\"%s\" at %.3f s, script says %.3f s", line.text, (double) c.pts / GST_SECOND,
+          line.start);
+    }
+    fail_unless (found == 1, "\"%s\" (%.1f s) in %u cues", line.text, line.start, found);
+  }
+}
+GST_END_TEST;
 
 /* Stopped while the upload is being fed: nothing is requested, nothing
  * leaks (the leaks tracer runs this file), and the stop is prompt. */
@@ -523,6 +615,9 @@ geminitranscriber_whole_suite (void)
   tcase_add_test (tc, test_whole_file_one_request_names_everyone);
   tcase_add_test (tc, test_whole_file_windows_share_a_cache);
   tcase_add_test (tc, test_whole_file_cache_failure_falls_back);
+  tcase_add_test (tc, test_whole_file_audio_windows_in_words);
+  tcase_add_test (tc, test_whole_file_upload_sized_at_end);
+  tcase_add_test (tc, test_whole_file_windows_follow_model_limits);
   tcase_add_test (tc, test_whole_file_stop_mid_stream);
   tcase_add_test (tc, test_whole_file_stop_during_upload_tail);
   tcase_add_test (tc, test_whole_mode_on_live_input_streams);

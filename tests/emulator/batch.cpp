@@ -486,14 +486,18 @@ BatchService::Impl::create (const std::string &model_method, const std::string &
     return s;
   } ();
   job->model = model;
-  if (JsonNode *d = field (b, "display_name"); d && JSON_NODE_HOLDS_VALUE (d))
-    job->display_name = json_node_get_string (d) ? json_node_get_string (d) : "";
   JsonNode *config = field (b, "input_config");
   if (!config || !JSON_NODE_HOLDS_OBJECT (config))
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.input_config is required.");
   BatchAnswer answer = add_requests (*job, config);
   if (answer.status != 200)
     return answer;
+  /* The Batch API reference (ai.google.dev/api/batch-mode) marks it Required. */
+  JsonNode *d = field (b, "display_name");
+  if (!d || !JSON_NODE_HOLDS_VALUE (d) || json_node_get_value_type (d) != G_TYPE_STRING
+      || !*json_node_get_string (d))
+    return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.display_name is required.");
+  job->display_name = json_node_get_string (d);
 
   job->create_time = job->update_time = now_rfc3339 ();
   std::lock_guard<std::mutex> lk (lock);

@@ -33,13 +33,17 @@ constexpr const char *kDefaultModels[] = {
   "gemini-3-flash-preview", "gemini-3.5-flash", "gemini-3.6-flash",
   "gemini-3.8-flash",
 };
+/* models.get for the 2.5 and 3.x Flash models (model.proto fields). */
+constexpr gint64 kDefaultInputTokenLimit = 1048576;
+constexpr gint64 kDefaultOutputTokenLimit = 65536;
 constexpr const char *kVideoMimes[] = {
   "video/mp4", "video/mpeg", "video/mov", "video/quicktime", "video/avi",
   "video/x-flv", "video/mpg", "video/webm", "video/wmv", "video/3gpp",
 };
+/* The Gemini API's audio page (ai.google.dev/gemini-api/docs/audio) lists
+ * these and no other: audio/webm or audio/opus is refused as undocumented. */
 constexpr const char *kAudioMimes[] = {
-  "audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg",
-  "audio/flac", "audio/webm", "audio/opus", "audio/mpeg",
+  "audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac",
 };
 
 void
@@ -281,6 +285,9 @@ struct Script {
   std::string api_key = "test-key";
   std::string vertex_token = "test-token";
   std::vector<std::string> models;
+  /* models.get's inputTokenLimit / outputTokenLimit per model; others get
+   * the Gemini 2.5+ Flash figures. */
+  std::map<std::string, std::pair<gint64, gint64>> model_limits;
   gint64 file_processing_polls = 1;
   double latency_ms = 0, latency_per_media_second_ms = 0;
   double output_chars_per_second = 0;   /* 0: the answer is there at once */
@@ -295,6 +302,7 @@ struct Script {
   gsize next_response = 0;
   std::vector<Fault> faults;
   bool require_upload_size = false;
+  guint require_upload_size_status = 400;
   gint64 min_cache_tokens = 1024;
 };
 
@@ -324,11 +332,32 @@ parse_script (std::string_view text, std::string *error)
   } else {
     s.models.assign (std::begin (kDefaultModels), std::end (kDefaultModels));
   }
+  if (JsonNode *m = json_object_get_member (o, "model_limits"); m && JSON_NODE_HOLDS_OBJECT (m)) {
+    JsonObject *lo = json_node_get_object (m);
+    GList *names = json_object_get_members (lo);
+    for (GList *l = names; l; l = l->next) {
+      JsonNode *v = json_object_get_member (lo, (const char *) l->data);
+      if (!JSON_NODE_HOLDS_OBJECT (v))
+        continue;
+      JsonObject *vo = json_node_get_object (v);
+      s.model_limits[(const char *) l->data] = {
+        get_int (vo, "input").value_or (kDefaultInputTokenLimit),
+        get_int (vo, "output").value_or (kDefaultOutputTokenLimit) };
+    }
+    g_list_free (names);
+  }
   s.file_processing_polls =
       get_int (o, "file_processing_polls").value_or (s.file_processing_polls);
   s.latency_ms = get_double (o, "latency_ms", 0);
-  if (JsonNode *n = json_object_get_member (o, "require_upload_size"))
-    s.require_upload_size = json_node_get_boolean (n);
+  /* true: refused with 400; a number: refused with that status. */
+  if (JsonNode *n = json_object_get_member (o, "require_upload_size")) {
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64) {
+      s.require_upload_size = true;
+      s.require_upload_size_status = (guint) json_node_get_int (n);
+    } else {
+      s.require_upload_size = json_node_get_boolean (n);
+    }
+  }
   s.min_cache_tokens = get_int (o, "min_cache_tokens").value_or (1024);
   s.latency_per_media_second_ms =
       get_double (o, "latency_per_media_second_ms", 0);
@@ -1082,6 +1111,16 @@ parse_stream_time (const char *s)
   return h * 3600.0 + m * 60.0 + sec + ms / 1000.0;
 }
 
+/* videoMetadata applies to video only (content.proto: "should only be
+ * specified while the video data is presented in inline_data or
+ * file_data"): the offsets of an audio part address nothing, and the model
+ * hears the whole audio. */
+bool
+has_offsets (const MediaPart &m)
+{
+  return (m.start_offset || m.end_offset) && g_str_has_prefix (m.mime.c_str (), "video/");
+}
+
 struct Clip {
   double start = 0.0;
   double end = INFINITY;
@@ -1149,7 +1188,7 @@ clip_of (const ParsedRequest &req)
   }
   double longest = 0.0;
   for (const auto &m : req.media) {
-    if (m.start_offset || m.end_offset) {
+    if (has_offsets (m)) {
       clip.start = m.start_offset.value_or (0.0);
       clip.end = m.end_offset.value_or (m.info.duration_s > 0 ?
           m.info.duration_s : INFINITY);
@@ -1167,6 +1206,8 @@ double
 media_seconds (const MediaPart &m)
 {
   double dur = m.info.duration_s;
+  if (!has_offsets (m))
+    return dur;
   double start = std::min (m.start_offset.value_or (0.0), dur);
   double end = std::min (m.end_offset.value_or (dur), dur);
   return std::max (0.0, end - start);
@@ -1783,6 +1824,7 @@ struct Emulator::Impl {
   void handle_upload_chunk (const CallPtr &call, const std::string &upload_id);
   void handle_file_get (const CallPtr &call, const std::string &id);
   void handle_file_list (const CallPtr &call, GHashTable *query);
+  void handle_model_get (const CallPtr &call, GHashTable *query);
   void handle_file_delete (const CallPtr &call, const std::string &id);
   void handle_batch (const CallPtr &call, const std::string &path, GHashTable *query);
   BatchHost batch_host ();
@@ -1940,6 +1982,9 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
     call->kind = "file_list";
   } else if (std::string k = BatchService::kind_of (method, path); !k.empty ()) {
     call->kind = k;
+  } else if (match ("^/(v1beta|v1)/models/([^/:]+)$", path, g) && method == "GET") {
+    call->model = g[1];
+    call->kind = "model_get";
   } else if (match ("^/(v1beta|v1)/cachedContents$", path, g) && method == "POST") {
     call->kind = "cache_create";
   } else if (match ("^/(v1beta|v1)/cachedContents/([a-z0-9-]+)$", path, g)) {
@@ -2021,6 +2066,8 @@ Emulator::Impl::on_request (SoupServerMessage *msg, GHashTable *query)
     handle_file_delete (call, id);
   else if (call->kind == "file_list")
     handle_file_list (call, query);
+  else if (call->kind == "model_get")
+    handle_model_get (call, query);
   else if (!BatchService::kind_of (method, path).empty ())
     handle_batch (call, path, query);
   else if (call->kind == "cache_create")
@@ -2375,14 +2422,22 @@ Emulator::Impl::handle_upload_start (const CallPtr &call)
    * (the service's behaviour is undocumented; a script can refuse it). */
   std::string length = header (msg, "X-Goog-Upload-Header-Content-Length");
   bool require_size;
+  guint refusal = 400;
   {
     std::lock_guard<std::mutex> lk (lock);
     require_size = script.require_upload_size;
+    refusal = script.require_upload_size_status;
+  }
+  if (length.empty () && require_size) {
+    const char *status = refusal == 400 ? "INVALID_ARGUMENT"
+        : refusal == 411 ? "LENGTH_REQUIRED" : "FAILED_PRECONDITION";
+    respond_error (call, ApiError::make (refusal, status,
+            "X-Goog-Upload-Header-Content-Length is required."));
+    return;
   }
   gchar *end = nullptr;
   session.declared = length.empty () ? -1 : g_ascii_strtoll (length.c_str (), &end, 10);
-  if ((length.empty () && require_size)
-      || (!length.empty () && (*end != '\0' || session.declared < 0))) {
+  if (!length.empty () && (*end != '\0' || session.declared < 0)) {
     respond_error (call, ApiError::make (400, "INVALID_ARGUMENT",
             "X-Goog-Upload-Header-Content-Length is missing or invalid."));
     return;
@@ -2681,6 +2736,43 @@ Emulator::Impl::handle_file_list (const CallPtr &call, GHashTable *query)
       json_object_set_string_member (root.get (), "nextPageToken",
           std::to_string (i).c_str ());
   }
+  respond (call, 200, to_json_string (root.get ()));
+}
+
+/* models.get: a Model resource (model.proto) for the models the script knows. */
+void
+Emulator::Impl::handle_model_get (const CallPtr &call, GHashTable *query)
+{
+  if (!check_api_key (call, query))
+    return;
+  gint64 input = kDefaultInputTokenLimit, output = kDefaultOutputTokenLimit;
+  bool known;
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    known = std::find (script.models.begin (), script.models.end (), call->model)
+        != script.models.end ();
+    if (auto it = script.model_limits.find (call->model); it != script.model_limits.end ())
+      std::tie (input, output) = it->second;
+  }
+  if (!known) {
+    respond_error (call, ApiError::make (404, "NOT_FOUND", "models/" + call->model
+            + " is not found for API version v1beta, or is not supported for "
+            "generateContent."));
+    return;
+  }
+  GPtr<JsonObject> root (json_object_new ());
+  const std::string name = "models/" + call->model;
+  json_object_set_string_member (root.get (), "name", name.c_str ());
+  json_object_set_string_member (root.get (), "baseModelId", call->model.c_str ());
+  json_object_set_string_member (root.get (), "version", "001");
+  json_object_set_string_member (root.get (), "displayName", call->model.c_str ());
+  json_object_set_int_member (root.get (), "inputTokenLimit", input);
+  json_object_set_int_member (root.get (), "outputTokenLimit", output);
+  JsonArray *methods = json_array_new ();
+  for (const char *m : { "generateContent", "countTokens", "createCachedContent",
+           "batchGenerateContent" })
+    json_array_add_string_element (methods, m);
+  json_object_set_array_member (root.get (), "supportedGenerationMethods", methods);
   respond (call, 200, to_json_string (root.get ()));
 }
 

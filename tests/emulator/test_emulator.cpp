@@ -742,7 +742,7 @@ test_batch_file_job ()
           up.object (), "file"), "name");
   send ("GET", emu.url () + "/v1beta/" + input);
   Reply created = send ("POST", emu.url () + "/v1/models/gemini-2.5-flash:batchGenerateContent",
-      "{\"batch\":{\"inputConfig\":{\"fileName\":\"" + input + "\"}}}");
+      "{\"batch\":{\"displayName\":\"f\",\"inputConfig\":{\"fileName\":\"" + input + "\"}}}");
   g_assert_cmpuint (created.status, ==, 200);
   Reply done;
   wait_done (emu, json_object_get_string_member (created.object (), "name"), done);
@@ -790,6 +790,9 @@ test_batch_is_strict ()
       "[{\"request\":{\"contents\":[{\"role\":\"robot\",\"parts\":[{\"text\":\"x\"}]}]}}]}}}}");
   g_assert_true (g_str_has_prefix (bad_role.c_str (),
           "batch.input_config.requests.requests[0].request: "));
+  const std::string unnamed = message ("{\"batch\":{\"inputConfig\":{\"requests\":{\"requests\":"
+      "[{\"request\":{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}}]}}}}");
+  g_assert_cmpstr (unnamed.c_str (), ==, "batch.display_name is required.");
   const std::string missing = message ("{\"batch\":{\"inputConfig\":{\"fileName\":"
       "\"files/nosuchfile\"}}}", 403);
   g_assert_nonnull (strstr (missing.c_str (), "nosuchfile"));
@@ -838,6 +841,26 @@ test_batch_outcomes_and_cancel ()
   g_assert_true (gemini::test::log_entries (log.get (), "batch_request").empty ());
 }
 
+/* models.get: the limits model.proto names, as scripted; 404 for a model
+ * the script does not list. */
+void
+test_model_get ()
+{
+  Emulator emu (R"({"models": ["gemini-3.8-flash", "gemini-2.5-flash"],
+      "model_limits": {"gemini-2.5-flash": {"input": 1000, "output": 500}}})");
+  Reply r = send ("GET", emu.url () + "/v1beta/models/gemini-3.8-flash");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (r.object (), "name"), ==,
+      "models/gemini-3.8-flash");
+  g_assert_cmpint (json_object_get_int_member (r.object (), "inputTokenLimit"), ==, 1048576);
+  g_assert_cmpint (json_object_get_int_member (r.object (), "outputTokenLimit"), ==, 65536);
+  Reply scripted = send ("GET", emu.url () + "/v1beta/models/gemini-2.5-flash");
+  g_assert_cmpint (json_object_get_int_member (scripted.object (), "outputTokenLimit"), ==, 500);
+  g_assert_cmpuint (send ("GET", emu.url () + "/v1beta/models/gemini-nope").status, ==, 404);
+  g_assert_cmpuint (send ("GET", emu.url () + "/v1beta/models/gemini-3.8-flash", {},
+          nullptr).status, ==, 403);
+}
+
 }  // namespace
 
 int
@@ -851,6 +874,7 @@ main (int argc, char **argv)
       test_wrong_key_is_400_api_key_invalid);
   g_test_add_func ("/emulator/generate/unknown-model-is-404",
       test_unknown_model_is_404);
+  g_test_add_func ("/emulator/models/get-gives-the-limits", test_model_get);
   g_test_add_func ("/emulator/validation/bad-base64-is-400",
       test_bad_base64_is_400);
   g_test_add_func ("/emulator/validation/unknown-field-is-400-naming-it",

@@ -2,6 +2,7 @@
 
 #include <gst/gst.h>
 
+#include "model_family.h"
 #include "prompt.h"
 
 using namespace gemini;
@@ -190,10 +191,12 @@ test_request_inline_video (void)
   auto *text = std::get_if<TextPart> (&req.parts[1].data);
   g_assert_nonnull (text);
   g_assert_true (contains (text->text, "This clip covers 0:00:30.000 to 0:01:00.000"));
+  /* 2 fps: a second holds two frames, the timecodes get milliseconds */
+  g_assert_true (contains (text->text, "timecodes (MM:SS.sss)"));
 
   const GenerationConfig &c = req.config;
-  g_assert_cmpfloat (*c.temperature, ==, 0.0);
-  g_assert_cmpfloat (*c.top_p, ==, 0.0);
+  g_assert_false (c.temperature.has_value ());
+  g_assert_false (c.top_p.has_value ());
   g_assert_cmpint (*c.seed, ==, 42);
   g_assert_cmpint (*c.max_output_tokens, ==, 8192);
   g_assert_cmpstr (c.response_mime_type.c_str (), ==, "application/json");
@@ -202,6 +205,28 @@ test_request_inline_video (void)
   g_assert_true (c.media_resolution == MediaResolution::Low);
   g_assert_true (c.thinking.has_value ());
   g_assert_cmpint (*c.thinking->budget, ==, 0);
+}
+
+/* Gemini 2.x: the study's temperature 0 and topP 0. Gemini 3: nothing but
+ * what the user set (Google's guidance: keep the default), never topP. */
+static void
+test_sampling_per_model_family (void)
+{
+  for (const char *model : {"gemini-2.5-flash", "models/gemini-2.0-flash", "gemini-1.5-pro"}) {
+    Sampling s = sampling_for (model, std::nullopt);
+    g_assert_cmpfloat (*s.temperature, ==, 0.0);
+    g_assert_cmpfloat (*s.top_p, ==, 0.0);
+    g_assert_cmpfloat (*sampling_for (model, 0.4).temperature, ==, 0.4);
+  }
+  for (const char *model : {"gemini-3.8-flash", "gemini-3-flash-preview", "models/gemini-3.6-flash",
+           "gemini-flash-latest"}) {
+    Sampling s = sampling_for (model, std::nullopt);
+    g_assert_false (s.temperature.has_value ());
+    g_assert_false (s.top_p.has_value ());
+    s = sampling_for (model, 0.4);
+    g_assert_cmpfloat (*s.temperature, ==, 0.4);
+    g_assert_false (s.top_p.has_value ());
+  }
 }
 
 static void
@@ -238,6 +263,7 @@ test_request_audio_has_no_video_metadata (void)
   g_assert_false (req.parts[0].video_metadata.has_value ());
   auto *text = std::get_if<TextPart> (&req.parts[1].data);
   g_assert_false (contains (text->text, "Watch the video"));
+  g_assert_true (contains (text->text, "timecodes (MM:SS)"));
 }
 
 int
@@ -255,6 +281,7 @@ main (int argc, char **argv)
       test_known_speakers_and_context);
   g_test_add_func ("/prompt/schema-has-expected-json", test_schema_shape);
   g_test_add_func ("/prompt/request-inline-video-with-config", test_request_inline_video);
+  g_test_add_func ("/prompt/sampling-per-model-family", test_sampling_per_model_family);
   g_test_add_func ("/prompt/request-file-with-offsets", test_request_file_with_offsets);
   g_test_add_func ("/prompt/request-audio-has-no-video-metadata",
       test_request_audio_has_no_video_metadata);

@@ -196,6 +196,27 @@ test_window_and_speaker_prompts (void)
   g_assert_null (strstr (cj.c_str (), "fileData"));
 }
 
+/* A cache holds the default resolution whatever the requests ask for: a
+ * 60-minute video at LOW fits one request (98 tokens a second), but cached
+ * it costs 290 a second and needs two windows. */
+static void
+test_plan_with_what_the_cache_holds (void)
+{
+  WholeFileJob job;
+  job.model = "gemini-2.5-flash";
+  job.duration = 60 * 60 * GST_SECOND;
+  job.has_video = true;
+  job.media.fps = 1.0;
+  job.generation.media_resolution = MediaResolution::Low;
+  job.use_cache = false;
+  g_assert_cmpuint (plan_whole_file (job).size (), ==, 1);
+  job.use_cache = true;
+  g_assert_cmpuint (plan_whole_file (job).size (), ==, 2);
+  /* audio has no frames: the cache changes nothing */
+  job.has_video = false;
+  g_assert_cmpuint (plan_whole_file (job).size (), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -204,6 +225,8 @@ main (int argc, char **argv)
   g_test_add_func ("/whole-file/token-rates", test_token_rates);
   g_test_add_func ("/whole-file/max-request-duration", test_max_request_duration);
   g_test_add_func ("/whole-file/one-window-when-it-fits", test_one_window_when_it_fits);
+  g_test_add_func ("/whole-file/plan-with-what-the-cache-holds",
+      test_plan_with_what_the_cache_holds);
   g_test_add_func ("/whole-file/windows-cover-the-file", test_windows_cover_the_file);
   g_test_add_func ("/whole-file/edges-move-to-quiet-points", test_edges_move_to_quiet_points);
   g_test_add_func ("/whole-file/stitch-keeps-each-row-once", test_stitch_keeps_each_row_once);

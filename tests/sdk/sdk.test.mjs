@@ -202,7 +202,10 @@ test('batches: inline requests, get until done, inline responses; JSONL file in 
   let input = await ai.files.upload({ file: jsonlPath, config: { mimeType: 'jsonl' } });
   for (let i = 0; input.state !== 'ACTIVE' && i < 20; i++)
     input = await ai.files.get({ name: input.name });
-  const fileJob = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name });
+  // The Batch API reference marks displayName required (the SDK leaves it optional).
+  const fileJob = await ai.batches.create({
+    model: 'gemini-2.5-flash', src: input.name, config: { displayName: 'sdk-file' },
+  });
   const fileDone = await waitForBatch(fileJob.name);
   assert.equal(fileDone.state, 'JOB_STATE_SUCCEEDED');
   assert.match(fileDone.dest.fileName, /^files\//);
