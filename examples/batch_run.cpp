@@ -1418,8 +1418,12 @@ run_batch (const BatchSettings &settings, Progress &progress)
     for (const auto &templ : run.outputs) {
       const std::string out = render_template (templ, p);
       if (!seen_outputs.insert (out).second) {
-        fprintf (stderr, "gemini-transcribe: two inputs would write %s: put {stem} or "
-            "{name} in the -o template\n", out.c_str ());
+        const bool named = templ.find ("{stem}") != std::string::npos
+            || templ.find ("{name}") != std::string::npos;
+        fprintf (stderr, "gemini-transcribe: two inputs would write %s: %s\n", out.c_str (),
+            named ? "inputs of the same name in different folders: put {dir} in the -o "
+                "template too"
+                  : "put {stem} or {name} in the -o template");
         return EXIT_USAGE;
       }
       if (const std::string *input = input_at (out)) {
@@ -1560,7 +1564,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
   if (run.stopped ()) {
     progress.message ("interrupted: run the same command again to continue (" +
         state.path + ")");
-    return 130;
+    return EXIT_INTERRUPTED;
   }
   return run.report ();
 }

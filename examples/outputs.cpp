@@ -21,10 +21,18 @@ constexpr const char *PALETTE[] = {
 };
 
 /* "00:01:02,500" (SRT) or "00:01:02.500" (WebVTT). */
+/* Every writer rounds to the nearest millisecond, so that the SRT, WebVTT
+ * and JSON of one transcript agree. */
+guint64
+rounded_ms (GstClockTime t)
+{
+  return (t + GST_MSECOND / 2) / GST_MSECOND;
+}
+
 std::string
 cue_time (GstClockTime t, char separator)
 {
-  const guint64 ms = t / GST_MSECOND;
+  const guint64 ms = rounded_ms (t);
   gchar *s = g_strdup_printf ("%02u:%02u:%02u%c%03u", (guint) (ms / 3600000),
       (guint) (ms / 60000 % 60), (guint) (ms / 1000 % 60), separator, (guint) (ms % 1000));
   std::string r (s);
@@ -78,7 +86,7 @@ add_ms (JsonBuilder *b, const char *name, GstClockTime t)
 {
   json_builder_set_member_name (b, name);
   if (GST_CLOCK_TIME_IS_VALID (t))
-    json_builder_add_int_value (b, (gint64) ((t + GST_MSECOND / 2) / GST_MSECOND));
+    json_builder_add_int_value (b, (gint64) rounded_ms (t));
   else
     json_builder_add_null_value (b);
 }

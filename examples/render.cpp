@@ -9,6 +9,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "glib_ptr.h"
+#include "interrupt.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
 
@@ -299,6 +300,11 @@ render_video (const std::string &uri, const std::string &path, Format f, bool bu
   GPtr<GstBus> bus (gst_pipeline_get_bus (GST_PIPELINE (r.pipeline)));
   const guint bus_watch = gst_bus_add_watch (bus.get (), on_bus_message, &r);
   const guint tick = g_timeout_add (PROGRESS_INTERVAL_MS, on_progress_tick, &r);
+  InterruptWatch interrupt ([&r, &path] {
+    if (!r.failure)
+      r.failure = Failure{EXIT_INTERRUPTED, "interrupted: " + path + " was not written"};
+    g_main_loop_quit (r.loop);
+  });
   if (gst_element_set_state (r.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     GPtr<GstMessage> msg (gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ERROR));
     if (msg)

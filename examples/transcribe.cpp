@@ -4,9 +4,12 @@
  *   gemini-transcribe INPUT [-o OUT]... [options]
  *
  * See docs/transcribe.md. */
+#include "config.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <glib/gstdio.h>
@@ -42,7 +45,8 @@ struct Options {
   gint window = 0;
   gdouble fps = 0;
   gchar *media_resolution = nullptr;
-  gint concurrency = 0;
+  gint concurrency = -1;              /* -1: the element's */
+  gboolean version = FALSE;
   gboolean emulator = FALSE;
   gchar *emulator_script = nullptr;
   gboolean quiet = FALSE;
@@ -102,6 +106,28 @@ unwritable_reason (const std::string &path)
   if (g_access (dir.get (), W_OK) != 0)
     return std::string ("the directory ") + dir.get () + " is not writable";
   return {};
+}
+
+/* The shape of a BCP-47 tag (RFC 5646): a language of 2-3 letters (or a
+ * registered 4-8), then subtags of 1-8 letters or digits; whether Gemini
+ * knows the language is its own business. */
+bool
+is_language_tag (std::string_view tag)
+{
+  size_t start = 0;
+  for (size_t n = 0; start <= tag.size (); n++) {
+    const size_t end = std::min (tag.find ('-', start), tag.size ());
+    const std::string_view sub = tag.substr (start, end - start);
+    if (sub.empty () || sub.size () > 8)
+      return false;
+    for (char c : sub)
+      if (n == 0 ? !g_ascii_isalpha (c) : !g_ascii_isalnum (c))
+        return false;
+    if (n == 0 && sub.size () == 1)
+      return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 std::string
@@ -194,6 +220,8 @@ main (int argc, char **argv)
         "(default 4; 0 to 20)", "N"},
     {"concurrency", 'j', 0, G_OPTION_ARG_INT, &o.concurrency,
         "Segments transcribed at once, 1 to 64 (default 4)", "N"},
+    {"version", 0, 0, G_OPTION_ARG_NONE, &o.version,
+        "Print the versions of this program and of GStreamer, then exit", nullptr},
     {"emulator", 0, 0, G_OPTION_ARG_NONE, &o.emulator,
         "Offline dry run against the bundled Gemini emulator: no key, no network", nullptr},
     {"emulator-script", 0, 0, G_OPTION_ARG_FILENAME, &o.emulator_script,
@@ -245,6 +273,16 @@ main (int argc, char **argv)
   GST_DEBUG_CATEGORY_INIT (gemini_transcribe_debug, "geminitranscribe", 0,
       "gemini-transcribe program");
 
+  if (o.version) {
+    GPtr<gchar> gst (gst_version_string ());
+    printf ("gemini-transcribe %s (%s)\n", PACKAGE_VERSION, gst.get ());
+    return EXIT_OK;
+  }
+  if (o.concurrency != -1 && (o.concurrency < 1 || o.concurrency > 64))
+    return fail (EXIT_USAGE, "--concurrency must be between 1 and 64");
+  if (o.language && *o.language && !is_language_tag (o.language))
+    return fail (EXIT_USAGE, std::string ("--language \"") + o.language + "\" is not a BCP-47 "
+        "language tag such as en, fr-FR or pt-BR");
   if (o.request_timeout != 0 && (o.request_timeout < 1 || o.request_timeout > 3600))
     return fail (EXIT_USAGE, "--request-timeout must be between 1 and 3600 s");
   if (o.max_retries < -1 || o.max_retries > 20)
@@ -274,7 +312,7 @@ main (int argc, char **argv)
     b.window_ms = (guint) o.window * 1000;
     b.inline_limit = o.inline_limit;
     b.poll_ms = (guint) std::max (0, o.poll_interval);
-    b.encoders = (guint) std::max (0, o.concurrency);
+    b.encoders = o.concurrency < 0 ? 0 : (guint) o.concurrency;
     b.cancel = o.cancel;
     b.keep = o.keep;
     b.retry_failed = o.retry_failed;
@@ -313,8 +351,6 @@ main (int argc, char **argv)
     return fail (EXIT_USAGE, "--mode must be whole or streaming");
   if (o.window < 0 || o.window > 86400)
     return fail (EXIT_USAGE, "--window must be between 0 (automatic) and 86400 s");
-  if (o.concurrency < 0 || o.concurrency > 64)
-    return fail (EXIT_USAGE, "--concurrency must be between 1 and 64");
 
   std::vector<Output> outputs;
   if (o.outputs) {
@@ -361,7 +397,7 @@ main (int argc, char **argv)
   settings.mode = mode;
   settings.window_s = (guint) o.window;
   settings.fps = o.fps;
-  settings.concurrency = (guint) o.concurrency;
+  settings.concurrency = o.concurrency < 0 ? 0 : (guint) o.concurrency;
   settings.request_timeout_ms = (guint) o.request_timeout * 1000;
   settings.max_retries = o.max_retries;
 

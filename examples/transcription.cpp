@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
+#include "interrupt.h"
 #include "json_doc.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
@@ -464,6 +465,10 @@ transcribe_input (const std::string &uri, const ElementSettings &settings,
   const guint bus_watch = gst_bus_add_watch (bus.get (), on_bus_message, &run);
   const guint tick = g_timeout_add (PROGRESS_INTERVAL_MS, on_progress_tick, &run);
 
+  InterruptWatch interrupt ([&run] {
+    run.fail (EXIT_INTERRUPTED, "interrupted: the requests were cancelled and the upload "
+        "deleted; nothing was written");
+  });
   if (gst_element_set_state (run.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     /* The reason is on the bus. */
     GPtr<GstMessage> msg (gst_bus_pop_filtered (bus.get (), GST_MESSAGE_ERROR));

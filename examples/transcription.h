@@ -19,6 +19,7 @@ enum ExitCode {
   EXIT_OUTPUT = 4,
   EXIT_REFUSED = 5,
   EXIT_OTHER = 6,
+  EXIT_INTERRUPTED = 130,             /* 128 + SIGINT, as shells report it */
 };
 
 struct Failure {

@@ -1874,8 +1874,10 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
     if (st.segment_seqnum != GST_SEQNUM_INVALID)
       gst_event_set_seqnum (ev, st.segment_seqnum);
     lk.unlock ();
+    /* An EOS nobody receives would leave the pipeline waiting for ever. */
+    const bool linked = gst_pad_is_linked (self->src);
     gst_pad_push_event (self->src, ev);
-    ret = GST_FLOW_EOS;
+    ret = linked ? GST_FLOW_EOS : GST_FLOW_NOT_LINKED;
   }
 
   lk.lock ();
@@ -1887,15 +1889,16 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
     if (st.in_flight > 0)
       st.in_flight--;
   }
-  /* Nobody reading the text (unlinked or finished) does not stop the
-   * messages: applications may only want those. */
-  if ((ret == GST_FLOW_NOT_LINKED || ret == GST_FLOW_EOS) && !eos)
+  /* A downstream that has finished does not stop the messages:
+   * applications may only want those (they link a fakesink). An unlinked
+   * src pad is the usual not-linked error. */
+  if (ret == GST_FLOW_EOS && !eos)
     ret = GST_FLOW_OK;
   priv->src_flow = ret;
   priv->cond.notify_all ();
   if (ret != GST_FLOW_OK) {
     GST_DEBUG_OBJECT (self, "pausing src task: %s", gst_flow_get_name (ret));
-    if (ret == GST_FLOW_NOT_NEGOTIATED || ret < GST_FLOW_EOS)
+    if (ret == GST_FLOW_NOT_LINKED || ret == GST_FLOW_NOT_NEGOTIATED || ret < GST_FLOW_EOS)
       GST_ELEMENT_FLOW_ERROR (self, ret);
     gst_pad_pause_task (self->src);
   }

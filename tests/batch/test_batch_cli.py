@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import wave
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from emulator_program import EmulatorProgram  # noqa: E402
 
 TRANSCRIBE = os.environ["GEMINI_TRANSCRIBE"]
 EMULATOR = os.environ["GEMINI_EMULATOR"]
@@ -91,35 +93,6 @@ def write_clip(path, pcm, seconds):
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(pcm[:int(seconds * RATE) * 2])
-
-
-class Emulator:
-    def __init__(self, work):
-        self.proc = subprocess.Popen([EMULATOR, "--port", "0"], stdout=subprocess.PIPE,
-                                     text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"gemini-emulator listening on (http://127\.0\.0\.1:\d+)", line)
-        check(m, "the emulator did not start: " + line)
-        self.url = m.group(1)
-
-    def post(self, path, body=b"{}"):
-        req = urllib.request.Request(self.url + path, data=body, method="POST")
-        urllib.request.urlopen(req).read()
-
-    def setup(self, script):
-        self.post("/emulator/reset")
-        self.post("/emulator/script", json.dumps(script).encode())
-
-    def log(self):
-        return json.load(urllib.request.urlopen(self.url + "/emulator/log"))["requests"]
-
-    def get(self, path):
-        req = urllib.request.Request(self.url + path, headers={"x-goog-api-key": "test-key"})
-        return json.load(urllib.request.urlopen(req))
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait()
 
 
 def command(inputs, out, extra=()):
@@ -346,7 +319,7 @@ def test_failures(work, emu):
 def main():
     which = sys.argv[1]
     work = tempfile.mkdtemp(prefix="gemini-batch-")
-    emu = Emulator(work)
+    emu = EmulatorProgram(EMULATOR)
     try:
         {"clips": test_clips, "kills": test_kills, "failures": test_failures}[which](work, emu)
     finally:

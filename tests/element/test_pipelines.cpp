@@ -218,6 +218,27 @@ temp_path (const char *name)
   return p;
 }
 
+/* Nothing linked to the text: the usual not-linked error, in either mode,
+ * not a pipeline that waits for an EOS nobody can receive. */
+GST_START_TEST (test_unlinked_src_is_not_linked_error)
+{
+  Emulator emu (interview_script (interview_lines ()));
+  for (const char *mode : {"whole", "streaming"}) {
+    gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=200 ! audioconvert ! "
+        "geminitranscriber api-key=test-key api-endpoint=%s mode=%s", emu.url ().c_str (),
+        mode);
+    GstElement *pipeline = gst_parse_launch (desc, nullptr);
+    g_free (desc);
+    fail_unless (pipeline != nullptr);
+    const std::string error = run_to_eos (pipeline, 30, nullptr);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    fail_unless (error.find ("not-linked") != std::string::npos, "%s: %s", mode,
+        error.c_str ());
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST (test_srt_file)
 {
   Emulator emu (interview_script (interview_lines ()));
@@ -514,6 +535,7 @@ geminitranscriber_pipelines_suite (void)
   tcase_add_test (tc, test_textoverlay_burn_in_does_not_stall);
   tcase_add_test (tc, test_video_sink_prefers_i420);
   tcase_add_test (tc, test_max_video_side_changed_mid_stream);
+  tcase_add_test (tc, test_unlinked_src_is_not_linked_error);
 #if defined (__GLIBC__) && !defined (__SANITIZE_ADDRESS__)
   /* Each needs a process of its own, in which the element starts first. */
   if (g_strcmp0 (g_getenv ("CK_FORK"), "no") != 0) {

@@ -17,7 +17,6 @@ GST_PLUGIN_PATH_1_0.
 """
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess

@@ -1,5 +1,6 @@
 /* The output writers on transcripts the program could not have made from a
  * well-behaved element: a writer refuses a time it cannot print. */
+#include <cstring>
 #include <string>
 
 #include <glib/gstdio.h>
@@ -77,6 +78,23 @@ test_refuses_invalid_times ()
   g_free (dir);
 }
 
+/* The SRT, WebVTT and JSON of one transcript give the same milliseconds:
+ * every writer rounds. */
+static void
+test_writers_round_alike ()
+{
+  Transcript t = two_cues ();
+  t.cues[0].start = 999600 * GST_USECOND;                  /* 999.6 ms */
+  t.cues[0].duration = 2 * GST_SECOND + 400 * GST_USECOND;  /* ends at 3000.0 ms */
+  const std::string srt = render_srt (t);
+  const std::string vtt = render_vtt (t);
+  const std::string json = render_json (t);
+  g_assert_nonnull (strstr (srt.c_str (), "00:00:01,000 --> 00:00:03,000"));
+  g_assert_nonnull (strstr (vtt.c_str (), "00:00:01.000 --> 00:00:03.000"));
+  g_assert_nonnull (strstr (json.c_str (), "\"start_ms\" : 1000"));
+  g_assert_nonnull (strstr (json.c_str (), "\"end_ms\" : 3000"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -84,5 +102,6 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   GST_DEBUG_CATEGORY_INIT (gemini_transcribe_debug, "gemini-transcribe", 0, "test");
   g_test_add_func ("/outputs/refuse-invalid-times", test_refuses_invalid_times);
+  g_test_add_func ("/outputs/writers-round-alike", test_writers_round_alike);
   return g_test_run ();
 }

@@ -747,6 +747,31 @@ test_usage ()
   g_assert_nonnull (strstr (r.err.c_str (), ".docx"));
   r = run_program ({});
   g_assert_cmpint (r.status, ==, 1);
+  for (const char *j : {"0", "65", "-3"}) {
+    r = run_program ({fx.clip, "--emulator", "-j", j, "-o", path_in ("j.srt")});
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err.c_str (), "--concurrency must be between 1 and 64"));
+  }
+  for (const char *lang : {"not a lang!!", "e", "en-", "toolonglanguage"}) {
+    r = run_program ({fx.clip, "--emulator", "-l", lang, "-o", path_in ("l.srt")});
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err.c_str (), "is not a BCP-47 language tag"));
+  }
+  r = run_program ({"--batch", fx.clip, "-j", "0", "-o", path_in ("{stem}.srt")});
+  g_assert_cmpint (r.status, ==, 1);
+  r = run_program ({"--version"});
+  g_assert_cmpint (r.status, ==, 0);
+
+  /* the same stem in two folders: the template has {stem}, it lacks {dir} */
+  for (const char *d : {"a", "b"}) {
+    const std::string dir = path_in (d);
+    g_mkdir_with_parents (dir.c_str (), 0700);
+    g_assert_cmpint (symlink (fx.clip.c_str (), (dir + "/clip.mkv").c_str ()), ==, 0);
+  }
+  r = run_program ({"--batch", path_in ("a/clip.mkv"), path_in ("b/clip.mkv"),
+        "-o", path_in ("out/{stem}.srt")});
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err.c_str (), "put {dir} in the -o template"));
 }
 
 void
