@@ -219,6 +219,23 @@ check_windows_tile (std::vector<std::pair<double, double>> windows, double end)
       windows.back ().second);
 }
 
+/* The windows the requests asked for in words (the log's `clip`: from, and
+ * until but for the last), the speakers request left out. */
+std::vector<std::pair<double, double>>
+windows_in_words (const std::vector<JsonObject *> &generates)
+{
+  std::vector<std::pair<double, double>> windows;
+  for (JsonObject *r : generates) {
+    if (is_speakers_request (r))
+      continue;
+    JsonObject *clip = json_object_get_object_member (r, "clip");
+    windows.emplace_back (json_object_get_double_member (clip, "from"),
+        json_object_has_member (clip, "until") ?
+        json_object_get_double_member (clip, "until") : PANEL_SECONDS);
+  }
+  return windows;
+}
+
 }  // namespace
 
 GST_START_TEST (test_whole_file_one_request_names_everyone)
@@ -277,17 +294,11 @@ GST_START_TEST (test_whole_file_windows_share_a_cache)
   auto generates = log_entries (log, "generate");
   fail_unless_equals_int (generates.size (), 5);
   fail_unless (is_speakers_request (generates[0]), "the speakers request comes first");
-  std::vector<std::pair<double, double>> windows;
   for (JsonObject *r : generates) {
     JsonObject *body = json_object_get_object_member (r, "body");
     fail_unless (json_object_has_member (body, "cachedContent"), "a window without the cache");
-    if (is_speakers_request (r))
-      continue;
-    JsonObject *clip = json_object_get_object_member (r, "clip");
-    windows.emplace_back (json_object_get_double_member (clip, "from"),
-        json_object_has_member (clip, "until") ?
-        json_object_get_double_member (clip, "until") : PANEL_SECONDS);
   }
+  const auto windows = windows_in_words (generates);
   fail_unless_equals_int (windows.size (), 4);
   check_windows_tile (windows, PANEL_SECONDS);
 
@@ -391,21 +402,14 @@ GST_START_TEST (test_whole_file_audio_windows_in_words)
   JsonNode *log = run.log.get ();
   auto generates = log_entries (log, "generate");
   fail_unless_equals_int (generates.size (), 5);
-  std::vector<std::pair<double, double>> windows;
   for (JsonObject *r : generates) {
     JsonArray *vm = json_object_get_array_member (r, "video_metadata");
     fail_unless (vm == nullptr || json_array_get_length (vm) == 0,
         "videoMetadata on an audio part");
     JsonObject *m = json_array_get_object_element (json_object_get_array_member (r, "media"), 0);
     fail_unless_equals_string (json_object_get_string_member (m, "mime"), "audio/ogg");
-    if (is_speakers_request (r))
-      continue;
-    JsonObject *clip = json_object_get_object_member (r, "clip");
-    windows.emplace_back (json_object_get_double_member (clip, "from"),
-        json_object_has_member (clip, "until") ?
-        json_object_get_double_member (clip, "until") : PANEL_SECONDS);
   }
-  check_windows_tile (windows, PANEL_SECONDS);
+  check_windows_tile (windows_in_words (generates), PANEL_SECONDS);
 
   /* every line once, at its time */
   for (const auto &line : lines) {
