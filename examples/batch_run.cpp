@@ -1386,11 +1386,11 @@ run_batch (const BatchSettings &settings, Progress &progress)
   std::string error;
   std::vector<std::string> paths = expand_inputs (settings, error);
   if (!error.empty ()) {
-    fprintf (stderr, "gemini-transcribe: %s\n", error.c_str ());
+    g_printerr ("gemini-transcribe: %s\n", error.c_str ());
     return EXIT_INPUT;
   }
   if (paths.empty ()) {
-    fprintf (stderr, "gemini-transcribe: --batch needs inputs: files, directories or "
+    g_printerr ("gemini-transcribe: --batch needs inputs: files, directories or "
         "--list FILE\n");
     return EXIT_USAGE;
   }
@@ -1399,7 +1399,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
     run.outputs.push_back ("{dir}/{stem}.srt");
   for (const auto &templ : run.outputs) {
     if (!format_for_path (render_template (templ, paths.front ()))) {
-      fprintf (stderr, "gemini-transcribe: unknown output format for %s: use .srt, .vtt, "
+      g_printerr ("gemini-transcribe: unknown output format for %s: use .srt, .vtt, "
           ".json, .md, .html, .mkv or .mp4\n", templ.c_str ());
       return EXIT_USAGE;
     }
@@ -1420,14 +1420,14 @@ run_batch (const BatchSettings &settings, Progress &progress)
       if (!seen_outputs.insert (out).second) {
         const bool named = templ.find ("{stem}") != std::string::npos
             || templ.find ("{name}") != std::string::npos;
-        fprintf (stderr, "gemini-transcribe: two inputs would write %s: %s\n", out.c_str (),
+        g_printerr ("gemini-transcribe: two inputs would write %s: %s\n", out.c_str (),
             named ? "inputs of the same name in different folders: put {dir} in the -o "
                 "template too"
                   : "put {stem} or {name} in the -o template");
         return EXIT_USAGE;
       }
       if (const std::string *input = input_at (out)) {
-        fprintf (stderr, "gemini-transcribe: the output %s is the input %s: choose "
+        g_printerr ("gemini-transcribe: the output %s is the input %s: choose "
             "another -o template\n", out.c_str (), input->c_str ());
         return EXIT_USAGE;
       }
@@ -1443,14 +1443,14 @@ run_batch (const BatchSettings &settings, Progress &progress)
     state.path = p.get ();
   }
   if (const std::string *input = input_at (state.path)) {
-    fprintf (stderr, "gemini-transcribe: the state file %s is the input %s: choose "
+    g_printerr ("gemini-transcribe: the state file %s is the input %s: choose "
         "another --state FILE\n", state.path.c_str (), input->c_str ());
     return EXIT_USAGE;
   }
   const std::string model = settings.model.empty () ? DEFAULT_MODEL : settings.model;
   if (g_file_test (state.path.c_str (), G_FILE_TEST_EXISTS)) {
     if (!load_state (state, error)) {
-      fprintf (stderr, "gemini-transcribe: cannot read the state file %s: %s\n",
+      g_printerr ("gemini-transcribe: cannot read the state file %s: %s\n",
           state.path.c_str (), error.c_str ());
       return EXIT_OTHER;
     }
@@ -1458,7 +1458,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
     for (const auto &in : state.inputs)
       known.push_back (in.path);
     if (known != paths || state.model != model) {
-      fprintf (stderr, "gemini-transcribe: %s belongs to another run (other inputs or "
+      g_printerr ("gemini-transcribe: %s belongs to another run (other inputs or "
           "model): give this run its own --state FILE\n", state.path.c_str ());
       return EXIT_USAGE;
     }
@@ -1479,7 +1479,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
     }
   }
   if (g_mkdir_with_parents (state.cache_dir ().c_str (), 0700) != 0) {
-    fprintf (stderr, "gemini-transcribe: cannot create %s\n", state.cache_dir ().c_str ());
+    g_printerr ("gemini-transcribe: cannot create %s\n", state.cache_dir ().c_str ());
     return EXIT_OUTPUT;
   }
   run.save ();
@@ -1489,7 +1489,7 @@ run_batch (const BatchSettings &settings, Progress &progress)
   config.api_key = settings.api_key;
   config.resolve_from_environment ();
   if (!config.has_credentials ()) {
-    fprintf (stderr, "gemini-transcribe: no Gemini API key: export GEMINI_API_KEY=... (get "
+    g_printerr ("gemini-transcribe: no Gemini API key: export GEMINI_API_KEY=... (get "
         "one at https://aistudio.google.com/apikey)\n");
     return EXIT_NO_KEY;
   }

@@ -1,11 +1,15 @@
 #include "progress.h"
 
+#include <clocale>
 #include <cstdio>
 #include <unistd.h>
 
+#include "glib_ptr.h"
 #include "transcript.h"
 
 namespace transcribe {
+
+using gemini::GPtr;
 
 namespace {
 
@@ -20,7 +24,22 @@ percent (GstClockTime part, GstClockTime whole)
   return (int) MIN (100, part * 100 / whole);
 }
 
+void
+print_transliterated (const gchar *text)
+{
+  GPtr<gchar> ascii (g_str_to_ascii (text, nullptr));
+  fputs (ascii.get (), stderr);
+}
+
 }  // namespace
+
+void
+use_locale_charset ()
+{
+  setlocale (LC_CTYPE, "");
+  if (!g_get_charset (nullptr))
+    g_set_printerr_handler (print_transliterated);
+}
 
 std::string
 format_clock (GstClockTime t)
@@ -60,9 +79,9 @@ Progress::show (const std::string &line)
     if (padded.size () < live_width_)
       padded.append (live_width_ - padded.size (), ' ');
     live_width_ = line.size ();
-    fprintf (stderr, "\r%s", padded.c_str ());
+    g_printerr ("\r%s", padded.c_str ());
   } else {
-    fprintf (stderr, "%s\n", line.c_str ());
+    g_printerr ("%s\n", line.c_str ());
   }
   fflush (stderr);
 }
@@ -101,7 +120,7 @@ void
 Progress::finish_line ()
 {
   if (tty_ && live_width_ > 0) {
-    fprintf (stderr, "\n");
+    g_printerr ("\n");
     live_width_ = 0;
   }
   last_us_ = 0;
@@ -113,7 +132,7 @@ Progress::message (const std::string &line)
   if (quiet_)
     return;
   finish_line ();
-  fprintf (stderr, "%s\n", line.c_str ());
+  g_printerr ("%s\n", line.c_str ());
 }
 
 void
@@ -123,16 +142,16 @@ Progress::speaker_summary (const Transcript &t)
     return;
   finish_line ();
   if (t.speakers.empty ()) {
-    fprintf (stderr, "No speakers found.\n");
+    g_printerr ("No speakers found.\n");
     return;
   }
-  fprintf (stderr, "%-4s %-24s %-20s %-24s %9s %6s\n", "id", "name", "company",
+  g_printerr ("%-4s %-24s %-20s %-24s %9s %6s\n", "id", "name", "company",
       "position", "talk time", "lines");
   for (const auto &sp : t.speakers) {
     guint lines = 0;
     for (const auto &u : t.utterances)
       lines += u.speaker_id == sp.id;
-    fprintf (stderr, "%-4s %-24s %-20s %-24s %9s %6u\n", sp.id.c_str (),
+    g_printerr ("%-4s %-24s %-20s %-24s %9s %6u\n", sp.id.c_str (),
         sp.name.c_str (), sp.company.c_str (), sp.position.c_str (),
         format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)).c_str (),
         lines);
@@ -152,11 +171,11 @@ Progress::repairs (const Transcript &t)
   for (const auto &s : t.segments) {
     for (const auto &r : s.repairs) {
       if (n++ < SHOWN)
-        fprintf (stderr, "note: segment %" G_GUINT64_FORMAT ": %s\n", s.index, r.c_str ());
+        g_printerr ("note: segment %" G_GUINT64_FORMAT ": %s\n", s.index, r.c_str ());
     }
   }
   if (n > SHOWN)
-    fprintf (stderr, "note: %" G_GSIZE_FORMAT " more repairs (the JSON output lists them)\n",
+    g_printerr ("note: %" G_GSIZE_FORMAT " more repairs (the JSON output lists them)\n",
         n - SHOWN);
 }
 

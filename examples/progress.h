@@ -18,6 +18,12 @@ struct ProgressSnapshot {
   gint64 tokens = 0;
 };
 
+/* Takes the terminal's character set from the locale (LC_CTYPE only:
+ * numbers keep their C form everywhere) and prints g_printerr text in it,
+ * transliterated where it cannot show a character: GLib alone prints '?'
+ * for the curly quotes of its own messages in a C locale. First in main. */
+void use_locale_charset ();
+
 class Progress {
 public:
   explicit Progress (bool quiet);

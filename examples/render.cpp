@@ -20,7 +20,9 @@ using gemini::GPtr;
 namespace {
 
 constexpr guint PROGRESS_INTERVAL_MS = 250;
-constexpr gint MIN_CAPTION_PX = 12;
+/* Smaller is unreadable. Only pictures under 146 px high or 264 px wide get
+ * there; in the narrow ones a line of capitals may then wrap. */
+constexpr double MIN_CAPTION_PX = 8;
 
 struct Codecs {
   const char *muxer;
@@ -181,13 +183,51 @@ make_text_source (GstElement *pipeline, const Transcript &t, bool markup,
   return src;
 }
 
-/* textoverlay draws in pixels of the video: captions keep the same share of
- * the picture (two lines in about an eighth of its height) at any size. */
-std::string
-caption_font (gint video_height)
+/* The caption layout follows the upright picture, in its pixels, so that it
+ * looks the same from 360p to 4K and never needs a third line:
+ * - the font is a share of the height that puts two lines (1.16 em each in
+ *   DejaVu Sans) plus the padding in about a sixth of the picture, well
+ *   inside the bottom fifth;
+ * - and at most a 33rd of the width: a 42-character line of capitals in Sans
+ *   Bold is 28 to 32 em, so the longest cue line fits without textoverlay
+ *   wrapping it (what bounds portrait video);
+ * - the padding under it scales too: textoverlay's fixed 25 px is 7 % of a
+ *   360p picture but 1 % of a 4K one.
+ * textoverlay's auto-resize stays off: it scales any font by width / 640,
+ * which on a font already sized from the picture made 720p captions wrap to
+ * four lines, pushed 1080p ones off the top and drew nothing at 4K. */
+constexpr double CAPTION_EM_PER_HEIGHT = 0.055;
+constexpr double CAPTION_LINE_EMS = 33.0;
+constexpr double CAPTION_PAD_PER_HEIGHT = 0.04;
+
+void
+set_caption_layout (GstElement *textoverlay, gint width, gint height)
 {
-  const gint px = MAX (MIN_CAPTION_PX, (video_height > 0 ? video_height : 480) * 60 / 1000);
-  return "Sans Bold " + std::to_string (px) + "px";
+  const double px = MAX (MIN_CAPTION_PX, MIN (height * CAPTION_EM_PER_HEIGHT,
+          width / CAPTION_LINE_EMS));
+  const std::string font = "Sans Bold " + std::to_string ((gint) (px + 0.5)) + "px";
+  const gint ypad = (gint) (height * CAPTION_PAD_PER_HEIGHT + 0.5);
+  GST_DEBUG ("captions for %dx%d: %s, %d px from the bottom", width, height, font.c_str (),
+      ypad);
+  g_object_set (textoverlay, "font-desc", font.c_str (), "ypad", ypad, nullptr);
+}
+
+/* Caps reach textoverlay's video pad before any frame, and again whenever
+ * videoflip turns the picture on an orientation tag. */
+GstPadProbeReturn
+on_overlay_caps (GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps (event, &caps);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint width = 0, height = 0;
+  if (gst_structure_get_int (s, "width", &width) && gst_structure_get_int (s, "height",
+          &height) && width > 0 && height > 0)
+    set_caption_layout (static_cast<GstElement *> (data), width, height);
+  return GST_PAD_PROBE_OK;
 }
 
 void
@@ -206,7 +246,7 @@ missing_video_elements (Format f, bool burn)
 {
   const Codecs c = codecs_for (f);
   std::string missing;
-  std::string names = std::string (c.muxer) + " " + c.audio + " " + c.video;
+  std::string names = std::string (c.muxer) + " " + c.audio + " " + c.video + " videoflip";
   if (burn)
     names += " textoverlay";
   gchar **tokens = g_strsplit (names.c_str (), " ", -1);
@@ -256,8 +296,12 @@ render_video (const std::string &uri, const std::string &path, Format f, bool bu
   }
   if (t.has_video) {
     /* textoverlay stays outside the parsed bins: parse would ghost its
-     * text_sink as the bin's sink. */
-    r.video_branch = make_branch ("queue ! videoconvert", failure);
+     * text_sink as the bin's sink. Phones store portrait video as landscape
+     * pixels and an orientation tag, which matroskamux and mp4mux drop, so
+     * the output played sideways: videoflip applies the tag, so the output
+     * is upright and the captions are laid out on the upright picture. */
+    r.video_branch = make_branch ("queue ! videoconvert ! videoflip video-direction=auto",
+        failure);
     if (!r.video_branch)
       return failure;
     gst_bin_add (GST_BIN (r.pipeline), r.video_branch);
@@ -268,12 +312,14 @@ render_video (const std::string &uri, const std::string &path, Format f, bool bu
     gst_bin_add (GST_BIN (r.pipeline), encode);
     if (overlay) {
       GstElement *textoverlay = gst_element_factory_make ("textoverlay", "overlay");
-      g_object_set (textoverlay, "font-desc", caption_font (t.video_height).c_str (),
-          "shaded-background", TRUE, nullptr);
+      g_object_set (textoverlay, "auto-resize", FALSE, "shaded-background", TRUE, nullptr);
       gst_util_set_object_arg (G_OBJECT (textoverlay), "valignment", "bottom");
       gst_util_set_object_arg (G_OBJECT (textoverlay), "halignment", "center");
       gst_util_set_object_arg (G_OBJECT (textoverlay), "line-alignment", "center");
       gst_bin_add (GST_BIN (r.pipeline), textoverlay);
+      GPtr<GstPad> video_sink (gst_element_get_static_pad (textoverlay, "video_sink"));
+      gst_pad_add_probe (video_sink.get (), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+          on_overlay_caps, textoverlay, nullptr);
       gst_element_link_pads (r.video_branch, "src", textoverlay, "video_sink");
       gst_element_link_pads (textoverlay, "src", encode, "sink");
       GstElement *text = make_text_source (r.pipeline, t, true);

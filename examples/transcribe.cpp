@@ -82,7 +82,7 @@ struct Output {
 int
 fail (ExitCode code, const std::string &message)
 {
-  fprintf (stderr, "gemini-transcribe: %s\n", message.c_str ());
+  g_printerr ("gemini-transcribe: %s\n", message.c_str ());
   return code;
 }
 
@@ -185,6 +185,7 @@ have_api_key ()
 int
 main (int argc, char **argv)
 {
+  use_locale_charset ();
   Options o;
   const GOptionEntry entries[] = {
     {"output", 'o', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.outputs,

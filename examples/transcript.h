@@ -62,7 +62,6 @@ struct Transcript {
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   bool has_audio = false;
   bool has_video = false;
-  gint video_height = 0;              /* 0 = unknown */
   std::vector<Cue> cues;
   std::vector<Utterance> utterances;
   std::vector<Speaker> speakers;

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include <gst/app/gstappsink.h>
+#include <gst/pbutils/missing-plugins.h>
 #include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
@@ -96,8 +97,6 @@ on_pad_added (GstElement *, GstPad *pad, gpointer data)
     desc = "queue ! videoconvert";
     target.reset (gst_element_request_pad_simple (run->transcriber, "video_sink"));
     run->t.has_video = true;
-    gst_structure_get_int (gst_caps_get_structure (caps.get (), 0), "height",
-        &run->t.video_height);
   }
 
   GError *err = nullptr;
@@ -303,6 +302,18 @@ on_error (Run *run, GstMessage *msg)
   g_free (debug);
 }
 
+/* uridecodebin leaves out a stream it has no decoder for and goes on:
+ * without a word, an H.264 video would silently become an audio-only
+ * transcript. Said even with -q, since it changes the result. */
+void
+report_missing_decoder (GstMessage *msg)
+{
+  GPtr<gchar> what (gst_missing_plugin_message_get_description (msg));
+  g_printerr ("gemini-transcribe: a stream of the input needs a GStreamer element that is "
+      "not installed, %s (on Debian: gstreamer1.0-libav); it is left out of the transcript "
+      "and the outputs.\n", what.get ());
+}
+
 gboolean
 on_bus_message (GstBus *, GstMessage *msg, gpointer data)
 {
@@ -322,6 +333,10 @@ on_bus_message (GstBus *, GstMessage *msg, gpointer data)
       break;
     }
     case GST_MESSAGE_ELEMENT:
+      if (gst_is_missing_plugin_message (msg)) {
+        report_missing_decoder (msg);
+        break;
+      }
       if (GST_MESSAGE_SRC (msg) != GST_OBJECT (run->transcriber))
         break;
       if (gst_message_has_name (msg, "gemini-segment"))

@@ -49,9 +49,11 @@ GEMINI_DEFINE_DELETER (GstCaps, gst_caps_unref);
 GEMINI_DEFINE_DELETER (GstSample, gst_sample_unref);
 GEMINI_DEFINE_DELETER (GstElement, gst_object_unref);
 GEMINI_DEFINE_DELETER (GstBus, gst_object_unref);
+GEMINI_DEFINE_DELETER (GstClock, gst_object_unref);
 GEMINI_DEFINE_DELETER (GstPad, gst_object_unref);
 GEMINI_DEFINE_DELETER (GstMessage, gst_message_unref);
 GEMINI_DEFINE_DELETER (GstEvent, gst_event_unref);
+GEMINI_DEFINE_DELETER (GstQuery, gst_query_unref);
 GEMINI_DEFINE_DELETER (GstStructure, gst_structure_free);
 GEMINI_DEFINE_DELETER (GstTagList, gst_tag_list_unref);
 

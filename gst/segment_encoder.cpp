@@ -4,7 +4,7 @@
  * Pipeline (each branch only when its caps were given):
  *
  *   appsrc ! videorate ! capsfilter(framerate) ! videoscale ! videoconvert
- *     ! capsfilter(I420, WxH) ! vp8enc ! queue ! webmmux
+ *     ! capsfilter(I420, WxH) ! videoflip ! vp8enc ! queue ! webmmux
  *   appsrc ! audioconvert ! audioresample ! capsfilter(mono, rate)
  *     ! opusenc ! queue ! webmmux (oggmux without video)
  *   webmmux(streamable=false) ! giostreamsink(GMemoryOutputStream)
@@ -182,6 +182,7 @@ struct SegmentEncoder::Impl {
   GstElement *video_src = nullptr;
   GstElement *video_queue = nullptr;
   GstElement *audio_queue = nullptr;
+  GstElement *video_flip = nullptr;
   gint fps_n = 1, fps_d = 1;
 
   /* End of the segment, known at finish(); videorate's frames from here on
@@ -344,6 +345,10 @@ SegmentEncoder::Impl::build_video (GstCaps *caps)
           "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, width,
           "height", G_TYPE_INT, height, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
           nullptr));
+  /* Turned after the scaling, on the smallest picture; passthrough until
+   * orient() says otherwise. */
+  GstElement *flip = make (bin, "videoflip");
+  video_flip = flip;
   GstElement *enc = make (bin, "vp8enc");
   GstElement *queue = make_unbounded_queue (bin);
   video_queue = queue;
@@ -360,8 +365,8 @@ SegmentEncoder::Impl::build_video (GstCaps *caps)
     gst_pad_add_probe (pad.get (), GST_PAD_PROBE_TYPE_BUFFER, clip_to_end, this, nullptr);
   }
 
-  return link_chain ({ video_src, rate, rate_filter, scale, convert, size_filter, enc, queue,
-          mux });
+  return link_chain ({ video_src, rate, rate_filter, scale, convert, size_filter, flip, enc,
+          queue, mux });
 }
 
 bool
@@ -573,6 +578,17 @@ SegmentEncoder::push_video (GstBuffer *buf, GstCaps *caps)
     }
   }
   return d.push (d.video_src, buf, new_caps);
+}
+
+bool
+SegmentEncoder::orient (GstVideoOrientationMethod method)
+{
+  Impl &d = *impl_;
+  std::lock_guard<std::mutex> lk (d.lock);
+  if (d.video_flip == nullptr || d.video_pushed)
+    return false;
+  g_object_set (d.video_flip, "video-direction", method, nullptr);
+  return true;
 }
 
 Result<EncodedSegment> SegmentEncoder::finish (GstClockTime duration)

@@ -17,6 +17,7 @@
 #include <string>
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include "glib_ptr.h"
 #include "result.h"
@@ -72,6 +73,12 @@ public:
    * was created with (frames already scaled, a size changed between
    * segments); null means the same. */
   bool push_video (GstBuffer *buf, GstCaps *caps = nullptr);
+
+  /* Turns the frames by `method` (the stream's image-orientation tag) so
+   * that the model sees them upright and can read names on screen. Only
+   * before the first frame, since a file has one picture size: returns
+   * whether it applies. */
+  bool orient (GstVideoOrientationMethod method);
 
   /* Ends the segment at `duration` and returns the file. */
   Result<EncodedSegment> finish (GstClockTime duration);

@@ -54,7 +54,8 @@ Segmenter::observe (GstClockTime pts, GstClockTime duration, double rms_db)
 
   const bool quiet = rms_db < s_.quiet_db;
   const bool sound = rms_db > s_.sound_db;
-  const GstClockTime window = std::min (s_.window, s_.target / 4);
+  const GstClockTime longest = s_.longest ();
+  const GstClockTime window = longest - s_.target;
   const GstClockTime elapsed = pts > start_ ? pts - start_ : 0;
   const GstClockTime end = pts + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
 
@@ -66,7 +67,7 @@ Segmenter::observe (GstClockTime pts, GstClockTime duration, double rms_db)
   }
 
   bool cut = false;
-  if (elapsed >= s_.target + window) {
+  if (elapsed >= longest) {
     cut = true;
   } else if (elapsed > 0 && elapsed + window >= s_.target && quiet
       && end - quiet_since_ >= s_.min_quiet) {

@@ -6,6 +6,8 @@
  * become GAPs instead of requests. */
 #pragma once
 
+#include <algorithm>
+
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
@@ -17,6 +19,10 @@ struct SegmenterSettings {
   GstClockTime min_quiet = 200 * GST_MSECOND;
   double quiet_db = -40.0;                   /* dBFS RMS */
   double sound_db = -50.0;                   /* above this a buffer counts as sound */
+
+  /* The longest a segment gets (no quiet point found), give or take the
+   * one input buffer that crosses it: what a live caller must budget. */
+  GstClockTime longest () const { return target + std::min (window, target / 4); }
 };
 
 class Segmenter {

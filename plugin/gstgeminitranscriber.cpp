@@ -119,8 +119,16 @@ constexpr GstClockTime AUDIO_LEAD_LIMIT = 5 * GST_SECOND;
  * picture, a slide deck) or waits on the audio upstream: the audio stops
  * waiting for it rather than deadlock. */
 constexpr gint64 VIDEO_STALL_US = G_USEC_PER_SEC;
-/* How long the first segment waits for the video pad's caps. */
+/* How long the first segment waits for the video pad's caps once its
+ * stream has started, and for its stream to start at all: a pad linked to
+ * a branch that will never carry anything (a recipe's video branch on an
+ * audio-only file) must not cost the whole wait. */
 constexpr auto VIDEO_CAPS_WAIT = std::chrono::seconds (5);
+constexpr auto VIDEO_START_WAIT = std::chrono::seconds (1);
+/* A linked sink pad that received nothing (not even a stream start) while
+ * the other delivered this much is taken for absent: demuxers start all
+ * their streams together, so it has no stream behind it. */
+constexpr GstClockTime ABSENT_AFTER = 2 * GST_SECOND;
 constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
 
 struct Settings {
@@ -165,6 +173,7 @@ struct Segment {
   bool had_sound = false;
   bool has_video = false;
   bool fed = false;                  /* the encoder got at least one buffer */
+  bool video_fed = false;            /* ... and at least one video frame */
   Settings settings;                 /* as they were when the segment opened */
 };
 
@@ -228,7 +237,18 @@ struct State {
   bool audio_info_valid = false;
   GPtr<GstCaps> audio_caps;
   GPtr<GstCaps> video_caps;
+  /* From the video's image-orientation tag: how its frames are turned
+   * upright before they are sent. */
+  GstVideoOrientationMethod video_orientation = GST_VIDEO_ORIENTATION_IDENTITY;
   bool caps_changed = false;
+  /* A pad has started once anything (event or buffer) reached it; one
+   * that never did is declared absent (ABSENT_AFTER). */
+  bool audio_started = false;
+  bool video_started = false;
+  bool audio_absent = false;
+  bool video_absent = false;
+  GstClockTime first_audio_rt = GST_CLOCK_TIME_NONE;
+  GstClockTime first_video_rt = GST_CLOCK_TIME_NONE;
   GstSegment in_segment;
   bool have_segment = false;
   GstSegment video_segment;
@@ -293,6 +313,11 @@ struct OutputState {
    * gemini-segment message: cut to fit, or dropped when nothing was left. */
   guint past_end_cut = 0;
   guint past_end_dropped = 0;
+  /* Live: the latency the element reported (upstream's and its own); NONE
+   * when not live. Cues that missed their time since the last
+   * gemini-segment message. */
+  GstClockTime live_budget = GST_CLOCK_TIME_NONE;
+  guint late_cues = 0;
 };
 
 struct Private {
@@ -307,6 +332,9 @@ struct Private {
 
   OutputState out;                   /* src pad task only */
   std::atomic<GstFlowReturn> src_flow{GST_FLOW_OK};
+  /* The latency the pipeline configured (its LATENCY event), which sinks
+   * add to every running time; NONE until it comes. */
+  std::atomic<GstClockTime> pipeline_latency{GST_CLOCK_TIME_NONE};
 };
 
 }  // namespace
@@ -433,6 +461,16 @@ segment_target (const Settings & s, bool live, bool whole)
   if (ms == 0)
     ms = live ? AUTO_SEGMENT_DURATION_LIVE : AUTO_SEGMENT_DURATION_FILE;
   return ms * GST_MSECOND;
+}
+
+/* What a live segment adds to upstream's latency: its longest cut, then
+ * the allowance for the request. A cue at the segment's start waits all of
+ * it. */
+static GstClockTime
+live_latency (const Settings & s)
+{
+  const gemini::SegmenterSettings seg { segment_target (s, true, false) };
+  return seg.longest () + s.latency * GST_MSECOND;
 }
 
 /* The ISO-639 code matroskamux and friends understand, from a BCP-47 tag. */
@@ -605,6 +643,67 @@ sample_frame (State & st, GstClockTime rt, GPtr<GstBuffer> frame, guint max_side
   return {rt, std::move (frame), gemini::ref_ptr (st.video_caps.get ())};
 }
 
+/* Not live, the first segment needs the video caps too; they may still be
+ * on their way through the other streaming thread. */
+static void
+wait_for_video_caps (GstGeminiTranscriber * self, State & st,
+    std::unique_lock < std::mutex > &lk)
+{
+  if (!self->video_sink || !gst_pad_is_linked (self->video_sink) || st.video_caps
+      || st.video_eos || st.video_absent || st.live)
+    return;
+  auto done = [&] {
+    return st.video_caps || st.video_eos || st.flushing || st.stopping;
+  };
+  if (!st.video_started)
+    self->priv->cond.wait_for (lk, VIDEO_START_WAIT, [&] {
+          return st.video_started || done ();});
+  if (st.video_started)
+    self->priv->cond.wait_for (lk, VIDEO_CAPS_WAIT, done);
+}
+
+/* A linked pad with nothing behind it stops being waited for, and the
+ * application is told: a transcript without sound, or without pictures,
+ * is not what it may have expected. */
+static void
+declare_absent (GstGeminiTranscriber * self, State & st, bool audio,
+    GstClockTime delivered, std::unique_lock < std::mutex > &lk)
+{
+  bool &absent = audio ? st.audio_absent : st.video_absent;
+  if (absent)
+    return;
+  absent = true;
+  self->priv->cond.notify_all ();
+  lk.unlock ();
+  if (audio)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("No audio reached audio_sink while the video delivered %.1f s: "
+            "transcribing the pictures only.", (double) delivered / GST_SECOND),
+        ("audio_sink is linked but received no stream"));
+  else
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("No video reached video_sink while the audio delivered %.1f s: "
+            "transcribing the audio only.", (double) delivered / GST_SECOND),
+        ("video_sink is linked but received no stream"));
+  lk.lock ();
+}
+
+/* Called for each span of the running stream (`audio` tells which) that
+ * starts at `rt`: the other pad, if it has received nothing by the time
+ * this one delivered ABSENT_AFTER, is absent. */
+static void
+check_other_pad (GstGeminiTranscriber * self, State & st, bool audio, GstClockTime rt,
+    std::unique_lock < std::mutex > &lk)
+{
+  GstClockTime &first = audio ? st.first_audio_rt : st.first_video_rt;
+  if (!GST_CLOCK_TIME_IS_VALID (first))
+    first = rt;
+  GstPad *other = audio ? self->video_sink : self->audio_sink;
+  const bool started = audio ? st.video_started : st.audio_started;
+  if (other && gst_pad_is_linked (other) && !started && rt >= first + ABSENT_AFTER)
+    declare_absent (self, st, !audio, rt - first, lk);
+}
+
 /* auto: the whole input for a file, segments for a live source (whose
  * viewers cannot wait for the end). Vertex AI has no Files API to upload to. */
 static bool
@@ -621,12 +720,7 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
 {
   Settings s = settings_snapshot (self);
 
-  /* The first segment needs the video caps too; they may still be on
-   * their way through the other streaming thread. */
-  if (self->video_sink && !st.video_caps && !st.video_eos && !st.live) {
-    self->priv->cond.wait_for (lk, VIDEO_CAPS_WAIT, [&] {
-          return st.video_caps || st.video_eos || st.flushing || st.stopping;});
-  }
+  wait_for_video_caps (self, st, lk);
 
   const bool whole = use_whole_mode (s, st.live);
   if (s.mode == GST_GEMINI_TRANSCRIBER_MODE_WHOLE && !whole && !st.mode_warned) {
@@ -713,8 +807,13 @@ static bool
 route_video_frame (State & st, SampledFrame & f, bool video_driven)
 {
   const GstClockTime rt = f.rt;
-  auto feed = [&f] (Segment & seg) {
+  auto feed = [&f, &st] (Segment & seg) {
     if (seg.has_video) {
+      /* The orientation tag comes after the caps, maybe after the segment
+       * opened: it is applied with the segment's first frame. */
+      if (!seg.video_fed)
+        seg.encoder->orient (st.video_orientation);
+      seg.video_fed = true;
       f.frame = retimed (std::move (f.frame), f.rt - seg.start);
       seg.encoder->push_video (f.frame.get (), f.caps.get ());
       seg.fed = true;
@@ -774,6 +873,35 @@ wait_for_room (GstGeminiTranscriber * self, State & st,
   return !st.flushing && !st.stopping && !st.fatal;
 }
 
+/* Upstream's latency over the linked sink pads: live if either is, the
+ * larger minimum, the smaller maximum. A video-only input is as live as
+ * its video. */
+static bool
+upstream_latency (GstGeminiTranscriber * self, gboolean * live, GstClockTime * min,
+    GstClockTime * max)
+{
+  *live = FALSE;
+  *min = 0;
+  *max = GST_CLOCK_TIME_NONE;
+  bool answered = false;
+  for (GstPad *pad : {self->audio_sink, self->video_sink}) {
+    if (!pad || !gst_pad_is_linked (pad))
+      continue;
+    GPtr<GstQuery> q (gst_query_new_latency ());
+    if (!gst_pad_peer_query (pad, q.get ()))
+      continue;
+    gboolean pad_live;
+    GstClockTime pad_min, pad_max;
+    gst_query_parse_latency (q.get (), &pad_live, &pad_min, &pad_max);
+    answered = true;
+    *live = *live || pad_live;
+    *min = std::max (*min, pad_min);
+    if (GST_CLOCK_TIME_IS_VALID (pad_max))
+      *max = GST_CLOCK_TIME_IS_VALID (*max) ? std::min (*max, pad_max) : pad_max;
+  }
+  return answered;
+}
+
 static void
 query_upstream_latency (GstGeminiTranscriber * self, State & st,
     std::unique_lock < std::mutex > &lk)
@@ -781,12 +909,9 @@ query_upstream_latency (GstGeminiTranscriber * self, State & st,
   if (st.latency_known)
     return;
   lk.unlock ();
-  GstQuery *q = gst_query_new_latency ();
-  gboolean live = FALSE;
-  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
-  if (gst_pad_peer_query (self->audio_sink, q))
-    gst_query_parse_latency (q, &live, &min, &max);
-  gst_query_unref (q);
+  gboolean live;
+  GstClockTime min, max;
+  upstream_latency (self, &live, &min, &max);
   lk.lock ();
   st.latency_known = true;
   st.live = live;
@@ -836,6 +961,7 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
 
   query_upstream_latency (self, st, lk);
   st.ever_audio = true;
+  check_other_pad (self, st, true, rt, lk);
 
   if (!st.live && audio_far_ahead (self, st, rt)) {
     st.audio_waiting = true;
@@ -959,8 +1085,9 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
       return ret;
   }
 
+  check_other_pad (self, st, false, rt, lk);
   /* Video-only input: the frames' own clock decides the cuts. */
-  const bool video_driven = !gst_pad_is_linked (self->audio_sink)
+  const bool video_driven = !gst_pad_is_linked (self->audio_sink) || st.audio_absent
       || (st.audio_eos && !st.ever_audio);
   if (video_driven) {
     query_upstream_latency (self, st, lk);
@@ -1409,6 +1536,24 @@ output_language (GstGeminiTranscriber * self, const OutputState & out)
   return language.empty ()? out.spoken_language : language;
 }
 
+/* The input's segment moved so that a position in it is the stream time:
+ * demuxers start their segments where the file's own timeline starts
+ * (after an edit list, an encoder's priming samples), and writers that read
+ * the PTS alone (srtenc, webvttenc) would otherwise be that far off. The
+ * running time of every position is unchanged. */
+static GstSegment
+in_stream_time (const GstSegment & in)
+{
+  GstSegment out = in;
+  if (in.rate < 0 || !GST_CLOCK_TIME_IS_VALID (in.time) || in.time == in.start)
+    return out;
+  out.start = in.time;
+  if (GST_CLOCK_TIME_IS_VALID (in.stop))
+    out.stop = in.stop >= in.start ? in.stop - in.start + in.time : in.time;
+  out.position = in.position >= in.start ? in.position - in.start + in.time : in.time;
+  return out;
+}
+
 static bool
 send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
 {
@@ -1424,7 +1569,7 @@ send_sticky_events (GstGeminiTranscriber * self, OutputState & out)
     have_group = st.have_group_id;
     /* Video-only input: the cues live in the video's timeline. */
     const bool from_video = !st.have_segment && st.have_video_segment;
-    out.segment = from_video ? st.video_segment : st.in_segment;
+    out.segment = in_stream_time (from_video ? st.video_segment : st.in_segment);
     seqnum = from_video ? st.video_segment_seqnum : st.segment_seqnum;
   }
   language = output_language (self, out);
@@ -1584,6 +1729,7 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "raw-response", G_TYPE_STRING, o.raw_text.c_str (),
       "utterances", G_TYPE_UINT, (guint) o.transcript.utterances.size (),
       "cues", G_TYPE_UINT, n_cues,
+      "late-cues", G_TYPE_UINT, out.late_cues,
       "truncated", G_TYPE_BOOLEAN, o.transcript.truncated,
       "language", G_TYPE_STRING, o.transcript.language.c_str (),
       "prompt-tokens", G_TYPE_INT64, o.usage.prompt_tokens,
@@ -1599,6 +1745,7 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "requests", G_TYPE_UINT, o.requests,
       "windows", G_TYPE_UINT, o.windows, NULL);
   gst_structure_take_value (s, "repairs", &repairs);
+  out.late_cues = 0;
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -1629,6 +1776,31 @@ post_speakers_message (GstGeminiTranscriber * self,
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* A live cue that leaves after its running time plus the reported latency
+ * reaches the sink too late to be shown on time: counted, not hidden. */
+static void
+count_if_late (GstGeminiTranscriber * self, OutputState & out, GstClockTime start)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (out.live_budget))
+    return;
+  GPtr<GstClock> clock (gst_element_get_clock (GST_ELEMENT (self)));
+  if (!clock)
+    return;
+  const GstClockTime now = gst_clock_get_time (clock.get ())
+      - gst_element_get_base_time (GST_ELEMENT (self));
+  /* Sinks add their processing deadline: the pipeline's latency, once
+   * configured, is what they render at. It may come while a push blocks. */
+  const GstClockTime configured = self->priv->pipeline_latency;
+  const GstClockTime budget = GST_CLOCK_TIME_IS_VALID (configured) ?
+      std::max (out.live_budget, configured) : out.live_budget;
+  const GstClockTime due = start + out.lateness + budget;
+  if (now > due) {
+    out.late_cues++;
+    GST_WARNING_OBJECT (self, "cue at %" GST_TIME_FORMAT " left %" GST_TIME_FORMAT
+        " after its time", GST_TIME_ARGS (start), GST_TIME_ARGS (now - due));
+  }
+}
+
 static GstFlowReturn
 push_cue (GstGeminiTranscriber * self, OutputState & out,
     const gemini::Cue & cue, guint64 seq)
@@ -1657,6 +1829,7 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
   }
 
   push_gap (self, out, start);
+  count_if_late (self, out, start);
 
   const gemini::RegisteredSpeaker *sp = out.registry.find (cue.speaker_id);
   if (cue.speaker_id != out.current_speaker && sp) {
@@ -1825,8 +1998,10 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
           gst_element_get_base_time (GST_ELEMENT (self));
       gst_object_unref (clock);
       const auto [start, end] = st.cut_segments[st.next_out];
-      const GstClockTime deadline = end + st.upstream_min +
-          settings_snapshot (self).latency * GST_MSECOND;
+      /* The reported latency, counted from the segment's start: a cue at
+       * its very start is then still in time. */
+      const GstClockTime deadline = start + st.upstream_min +
+          live_latency (settings_snapshot (self));
       if (now >= deadline) {
         Outcome late;
         late.seq = st.next_out;
@@ -1858,6 +2033,8 @@ gst_gemini_transcriber_src_loop (GstGeminiTranscriber * self)
     priv->cond.wait_for (lk, SRC_LOOP_GRANULARITY);
     return;
   }
+  out.live_budget = st.live ? st.upstream_min + live_latency (settings_snapshot (self)) :
+      GST_CLOCK_TIME_NONE;
   lk.unlock ();
 
   GstFlowReturn ret = GST_FLOW_OK;
@@ -2019,10 +2196,15 @@ stop_stream (GstGeminiTranscriber * self)
   st.audio_info_valid = false;
   st.audio_caps.reset ();
   st.video_caps.reset ();
+  st.video_orientation = GST_VIDEO_ORIENTATION_IDENTITY;
+  st.audio_started = st.video_started = false;
+  st.audio_absent = st.video_absent = false;
+  st.first_audio_rt = st.first_video_rt = GST_CLOCK_TIME_NONE;
   st.scaler.reset ();
   st.upstream_stream_id.clear ();
   st.have_group_id = false;
   st.known_speakers.clear ();
+  self->priv->pipeline_latency = GST_CLOCK_TIME_NONE;
 }
 
 static void
@@ -2072,21 +2254,35 @@ mark_input_eos (GstGeminiTranscriber * self, bool audio)
   if (audio) {
     st.audio_eos = true;
     self->priv->video_cond.notify_all ();
-    /* The audio may end before the video even started (a short or empty
-     * audio track); give the video the same grace as a first segment. */
-    if (self->video_sink && gst_pad_is_linked (self->video_sink)
-        && !st.video_caps && !st.video_eos && !st.live) {
-      self->priv->cond.wait_for (lk, VIDEO_CAPS_WAIT, [&] {
-            return st.video_caps || st.video_eos || st.flushing || st.stopping;});
-    }
+    /* The whole audio has come, and the video not even started: the first
+     * segment gave it its time. A started one may still bring its caps (a
+     * short or empty audio track). */
+    if (self->video_sink && gst_pad_is_linked (self->video_sink) && !st.video_started
+        && !st.live && GST_CLOCK_TIME_IS_VALID (st.first_audio_rt))
+      declare_absent (self, st, false, (GST_CLOCK_TIME_IS_VALID (st.audio_position) ?
+              st.audio_position : st.first_audio_rt) - st.first_audio_rt, lk);
+    wait_for_video_caps (self, st, lk);
   } else {
     st.video_eos = true;
     st.video_end = st.video_position;
     st.video_position = GST_CLOCK_TIME_NONE;
     self->priv->audio_cond.notify_all ();
+    /* A short video-only input ends before ABSENT_AFTER: its frames, held
+     * for the audio, make the segment. */
+    if (gst_pad_is_linked (self->audio_sink) && !st.audio_started) {
+      const GstClockTime delivered = GST_CLOCK_TIME_IS_VALID (st.video_end)
+          && GST_CLOCK_TIME_IS_VALID (st.first_video_rt) ?
+          st.video_end - st.first_video_rt : 0;
+      declare_absent (self, st, true, delivered, lk);
+      if (!st.current && !st.pending_video.empty ()
+          && !open_segment (self, st, st.pending_video.front ().rt, lk))
+        return;
+      drain_pending_video (st, true);
+    }
   }
 
-  const bool audio_done = st.audio_eos || !gst_pad_is_linked (self->audio_sink);
+  const bool audio_done = st.audio_eos || !gst_pad_is_linked (self->audio_sink)
+      || st.audio_absent;
   /* A video pad that never got caps carries nothing worth waiting for. */
   const bool video_done = !self->video_sink || st.video_eos
       || !gst_pad_is_linked (self->video_sink) || (audio && !st.video_caps);
@@ -2119,6 +2315,16 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
   auto self = GST_GEMINI_TRANSCRIBER (parent);
   const bool audio = pad == self->audio_sink;
   State & st = self->priv->state;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_FLUSH_START
+      && GST_EVENT_TYPE (event) != GST_EVENT_FLUSH_STOP) {
+    std::lock_guard < std::mutex > lk (self->priv->state_lock);
+    bool &started = audio ? st.audio_started : st.video_started;
+    if (!started) {
+      started = true;
+      self->priv->cond.notify_all ();
+    }
+  }
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_STREAM_START:{
@@ -2217,6 +2423,17 @@ gst_gemini_transcriber_sink_event (GstPad * pad, GstObject * parent,
       }
       break;
     }
+    case GST_EVENT_TAG:{
+      GstTagList *tags;
+      GstVideoOrientationMethod method;
+      gst_event_parse_tag (event, &tags);
+      if (!audio && gst_video_orientation_from_tag (tags, &method)) {
+        std::lock_guard < std::mutex > lk (self->priv->state_lock);
+        GST_DEBUG_OBJECT (self, "video orientation %d", method);
+        st.video_orientation = method;
+      }
+      break;
+    }
     case GST_EVENT_EOS:
       mark_input_eos (self, audio);
       break;
@@ -2263,11 +2480,10 @@ gst_gemini_transcriber_src_query (GstPad * pad, GstObject * parent,
 
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_LATENCY:{
-      if (!gst_pad_peer_query (self->audio_sink, query))
-        return FALSE;
       gboolean live;
       GstClockTime min, max;
-      gst_query_parse_latency (query, &live, &min, &max);
+      if (!upstream_latency (self, &live, &min, &max))
+        return FALSE;
       Settings s = settings_snapshot (self);
       {
         std::lock_guard < std::mutex > lk (self->priv->state_lock);
@@ -2279,7 +2495,7 @@ gst_gemini_transcriber_src_query (GstPad * pad, GstObject * parent,
       /* A cue can only leave once its whole segment has been cut, sent and
        * answered: one segment plus the allowance for the request. */
       if (live) {
-        GstClockTime ours = segment_target (s, true, false) + s.latency * GST_MSECOND;
+        GstClockTime ours = live_latency (s);
         min += ours;
         if (GST_CLOCK_TIME_IS_VALID (max))
           max += ours;
@@ -2300,9 +2516,18 @@ gst_gemini_transcriber_src_event (GstPad * pad, GstObject * parent,
 {
   auto self = GST_GEMINI_TRANSCRIBER (parent);
 
-  /* Both sink pads usually come from one demuxer: seeking it once is enough. */
-  if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK)
-    return gst_pad_push_event (self->audio_sink, event);
+  /* Both sink pads usually come from one demuxer: seeking it once is
+   * enough, through the pad that has a stream behind it. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK) {
+    const bool audio = gst_pad_is_linked (self->audio_sink) || !self->video_sink;
+    return gst_pad_push_event (audio ? self->audio_sink : self->video_sink, event);
+  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+    gst_event_parse_latency (event, &latency);
+    GST_DEBUG_OBJECT (self, "pipeline latency %" GST_TIME_FORMAT, GST_TIME_ARGS (latency));
+    self->priv->pipeline_latency = latency;
+  }
   return gst_pad_event_default (pad, parent, event);
 }
 
@@ -2602,8 +2827,10 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           DEFAULT_SEED, rw_playing));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
-          "Milliseconds allowed for a request on top of the segment duration "
-          "when live; past it the segment becomes a gap", 0, G_MAXUINT,
+          "Milliseconds allowed for a request on top of the longest segment "
+          "(segment-duration + a quarter of it, at most 3 s) when live; the "
+          "element reports the sum as its latency, and past it the segment "
+          "becomes a gap", 0, G_MAXUINT,
           DEFAULT_LATENCY, rw_ready));
   g_object_class_install_property (gobject_class, PROP_LATENESS,
       g_param_spec_uint ("lateness", "Lateness",

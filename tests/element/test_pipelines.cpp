@@ -520,6 +520,122 @@ GST_START_TEST (test_max_video_side_changed_mid_stream)
 }
 GST_END_TEST;
 
+static GstElement *
+launch (const std::string &desc)
+{
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), &err);
+  fail_unless (pipeline != nullptr, "%s", err ? err->message : "");
+  return pipeline;
+}
+
+/* The latency the transcriber answers on its src pad, once PLAYING. */
+static GstClockTime
+playing_latency (GstElement * pipeline, gboolean * live)
+{
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  gst_element_get_state (pipeline, nullptr, nullptr, 10 * GST_SECOND);
+  GstElement *t = gst_bin_get_by_name (GST_BIN (pipeline), "t");
+  GstPad *src = gst_element_get_static_pad (t, "src");
+  GstQuery *q = gst_query_new_latency ();
+  fail_unless (gst_pad_query (src, q));
+  GstClockTime min, max;
+  gst_query_parse_latency (q, live, &min, &max);
+  gst_query_unref (q);
+  gst_object_unref (src);
+  gst_object_unref (t);
+  return min;
+}
+
+/* A live camera alone (the audio pad unlinked) is live: streaming mode,
+ * a live latency, cues on the clock. It was taken for a file. */
+GST_START_TEST (test_live_video_only_is_live)
+{
+  Emulator emu (interview_script ({{0.5, 1.5, "alice", "Hello."}}));
+  GstElement *pipeline = launch ("videotestsrc is-live=true num-buffers=30 ! "
+      "video/x-raw,width=320,height=180,framerate=10/1 ! t.video_sink "
+      "geminitranscriber name=t api-key=test-key api-endpoint=" + emu.url () +
+      " segment-duration=2000 latency=1000 ! fakesink");
+  gboolean live = FALSE;
+  const GstClockTime min = playing_latency (pipeline, &live);
+  fail_unless (live);
+  /* upstream (one 100 ms frame) + the longest segment (2.5 s) + 1 s */
+  fail_unless_equals_uint64 (min, 100 * GST_MSECOND + 3500 * GST_MSECOND);
+
+  std::vector<GstStructure *> messages;
+  std::string error = run_to_eos (pipeline, TIMEOUT_S, &messages);
+  fail_unless (error.empty (), "%s", error.c_str ());
+  guint segments = 0;
+  for (GstStructure *m : messages) {
+    if (!gst_structure_has_name (m, "gemini-segment"))
+      continue;
+    segments++;
+    fail_unless_equals_string (gst_structure_get_string (m, "mode"), "streaming");
+  }
+  fail_unless (segments >= 2, "%u segments", segments);
+  for (GstStructure *m : messages)
+    gst_structure_free (m);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+/* Continuous speech has no quiet point: every segment runs to its longest.
+ * The latency reported covers that, and a cue that still leaves after its
+ * time (here: a downstream that takes 2 s per buffer) is counted late. */
+GST_START_TEST (test_live_continuous_speech_budget)
+{
+  Emulator emu (interview_script ({{0.2, 0.6, "alice", "One."},
+          {0.9, 1.3, "alice", "Two."}, {1.6, 2.0, "alice", "Three."},
+          {2.7, 3.1, "alice", "Four."}, {3.4, 3.8, "alice", "Five."}}));
+  for (const bool slow : {false, true}) {
+    /* Room for the encoder and the emulator's decoding on a loaded machine;
+     * behind the slow downstream a cue is late either way. */
+    const guint latency_ms = slow ? 1000 : 3000;
+    GstElement *pipeline = launch ("audiotestsrc is-live=true wave=sine "
+        "samplesperbuffer=160 num-buffers=500 ! audio/x-raw,rate=16000,channels=1 ! "
+        "t.audio_sink geminitranscriber name=t api-key=test-key api-endpoint=" +
+        emu.url () + " mode=streaming segment-duration=2000 latency=" +
+        std::to_string (latency_ms) + " ! " +
+        std::string (slow ? "identity sleep-time=2000000 ! " : "") +
+        "appsink name=out sync=true");
+    CueCollector collector (pipeline);
+    gboolean live = FALSE;
+    const GstClockTime min = playing_latency (pipeline, &live);
+    fail_unless (live);
+    /* upstream (one 10 ms buffer) + the longest segment (2.5 s) + latency */
+    fail_unless_equals_uint64 (min, (10 + 2500 + latency_ms) * GST_MSECOND);
+
+    std::vector<GstStructure *> messages;
+    std::string error = run_to_eos (pipeline, TIMEOUT_S, &messages);
+    fail_unless (error.empty (), "%s", error.c_str ());
+    guint late = 0, segments = 0;
+    for (GstStructure *m : messages) {
+      if (!gst_structure_has_name (m, "gemini-segment"))
+        continue;
+      segments++;
+      guint64 duration;
+      guint n;
+      fail_unless (gst_structure_get_uint64 (m, "duration", &duration));
+      fail_unless (duration <= 2510 * GST_MSECOND, "a segment of %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (duration));
+      fail_unless (gst_structure_get_uint (m, "late-cues", &n));
+      late += n;
+      fail_unless_equals_string (gst_structure_get_string (m, "status"), "ok");
+    }
+    fail_unless (segments >= 2, "%u segments", segments);
+    fail_unless (collector.take ().size () >= 4);
+    if (slow)
+      fail_unless (late >= 1, "no cue counted late behind a 2 s downstream");
+    else
+      fail_unless_equals_int (late, 0);
+    for (GstStructure *m : messages)
+      gst_structure_free (m);
+    gst_object_unref (pipeline);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 geminitranscriber_pipelines_suite (void)
 {
@@ -536,6 +652,8 @@ geminitranscriber_pipelines_suite (void)
   tcase_add_test (tc, test_video_sink_prefers_i420);
   tcase_add_test (tc, test_max_video_side_changed_mid_stream);
   tcase_add_test (tc, test_unlinked_src_is_not_linked_error);
+  tcase_add_test (tc, test_live_video_only_is_live);
+  tcase_add_test (tc, test_live_continuous_speech_budget);
 #if defined (__GLIBC__) && !defined (__SANITIZE_ADDRESS__)
   /* Each needs a process of its own, in which the element starts first. */
   if (g_strcmp0 (g_getenv ("CK_FORK"), "no") != 0) {

@@ -1,5 +1,6 @@
 /* gemini-emulator: the Gemini API emulator as a program, for the official
  * SDK test and for trying a client by hand. */
+#include <clocale>
 #include <cstdio>
 #include <string>
 
@@ -17,11 +18,24 @@ on_signal (gpointer loop)
   return G_SOURCE_REMOVE;
 }
 
+/* As gemini-transcribe prints (examples/progress.cpp): in the locale's
+ * character set, transliterated where GLib would print '?'. */
+void
+print_transliterated (const gchar *text)
+{
+  gchar *ascii = g_str_to_ascii (text, nullptr);
+  fputs (ascii, stderr);
+  g_free (ascii);
+}
+
 }  // namespace
 
 int
 main (int argc, char **argv)
 {
+  setlocale (LC_CTYPE, "");
+  if (!g_get_charset (nullptr))
+    g_set_printerr_handler (print_transliterated);
   gint port = 0;
   gchar *script_path = nullptr;
   gchar *log_path = nullptr;

@@ -42,3 +42,9 @@ class EmulatorProgram:
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -11,7 +11,6 @@ Needs GEMINI_TRANSCRIBE and GEMINI_EMULATOR (set by meson). Prints one line
 per case, then "N passed, N failed".
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,19 +19,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from cases import check, run_cases  # noqa: E402
 from emulator_program import EmulatorProgram  # noqa: E402
 
 TRANSCRIBE = os.environ["GEMINI_TRANSCRIBE"]
 EMULATOR = os.environ["GEMINI_EMULATOR"]
-
-
-class Failed(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failed(message)
 
 
 def make_clip(path, seconds):
@@ -114,27 +105,17 @@ def test_second_signal_kills(emu, work, clip):
 
 
 def main():
-    root = tempfile.mkdtemp(prefix="gemini-interrupt-")
-    emu = EmulatorProgram(EMULATOR)
-    passed = failed = 0
-    try:
+    with tempfile.TemporaryDirectory(prefix="gemini-interrupt-") as root, \
+            EmulatorProgram(EMULATOR) as emu:
         # long enough that the render is still going when the signal comes
         clip = os.path.join(root, "clip.mkv")
         make_clip(clip, 60)
+        cases = []
         for test in (test_while_answer_awaited, test_while_rendering, test_second_signal_kills):
             work = os.path.join(root, test.__name__)
             os.mkdir(work)
-            try:
-                print(f"ok   {test.__name__}: {test(emu, work, clip)}")
-                passed += 1
-            except Failed as e:
-                print(f"FAIL {test.__name__}: {e}")
-                failed += 1
-    finally:
-        emu.stop()
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+            cases.append((test.__name__, lambda t=test, w=work: t(emu, w, clip)))
+        return run_cases(cases)
 
 
 if __name__ == "__main__":

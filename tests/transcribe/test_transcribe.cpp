@@ -66,7 +66,7 @@ read_file (const std::string &path)
 /* Runs the program with no API key in its environment: a key from the
  * developer's shell must never reach the network from a test. */
 Run
-run_program (const std::vector<std::string> &args)
+run_program (const std::vector<std::string> &args, const char *locale = nullptr)
 {
   std::vector<gchar *> argv;
   argv.push_back ((gchar *) g_getenv ("GEMINI_TRANSCRIBE"));
@@ -76,6 +76,8 @@ run_program (const std::vector<std::string> &args)
   gchar **env = g_get_environ ();
   env = g_environ_unsetenv (env, "GEMINI_API_KEY");
   env = g_environ_unsetenv (env, "GOOGLE_API_KEY");
+  if (locale)
+    env = g_environ_setenv (env, "LC_ALL", locale, TRUE);
 
   Run r;
   gchar *err = nullptr;
@@ -739,6 +741,24 @@ test_quota_exhausted ()
   g_assert_nonnull (strstr (r.err.c_str (), "quota"));
 }
 
+/* GLib's messages quote with “”: shown as they are in a UTF-8 locale, as
+ * plain quotes in a C locale, never as '?'. */
+void
+test_messages_in_the_locale_charset ()
+{
+  const std::string missing = path_in ("no-such-script.json");
+  for (const char *locale : {"C", "C.UTF-8"}) {
+    const Run r = run_program ({fx.clip, "--emulator-script", missing, "-q", "-o",
+          path_in ("locale.srt")}, locale);
+    g_test_message ("LC_ALL=%s: %s", locale, r.err.c_str ());
+    g_assert_cmpint (r.status, !=, 0);
+    const bool utf8 = g_str_equal (locale, "C.UTF-8");
+    const std::string quoted = utf8 ? "“" + missing + "”" : "\"" + missing + "\"";
+    g_assert_nonnull (strstr (r.err.c_str (), quoted.c_str ()));
+    g_assert_null (strstr (r.err.c_str (), ("?" + missing).c_str ()));
+  }
+}
+
 void
 test_usage ()
 {
@@ -851,6 +871,8 @@ main (int argc, char **argv)
   g_test_add_func ("/transcribe/unknown-model-exits-5", test_unknown_model);
   g_test_add_func ("/transcribe/quota-exhausted-exits-5", test_quota_exhausted);
   g_test_add_func ("/transcribe/usage-errors-exit-1", test_usage);
+  g_test_add_func ("/transcribe/messages-in-the-locale-charset",
+      test_messages_in_the_locale_charset);
   const int result = g_test_run ();
   if (result == 0)
     remove_tree (fx.dir);
