@@ -959,6 +959,11 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   if (ret != GST_FLOW_OK)
     return ret;
 
+  /* The video already cuts the segments; two clocks would fight. */
+  if (st.audio_absent) {
+    GST_LOG_OBJECT (self, "audio after it was taken for absent: ignored");
+    return GST_FLOW_OK;
+  }
   query_upstream_latency (self, st, lk);
   st.ever_audio = true;
   check_other_pad (self, st, true, rt, lk);
@@ -2519,7 +2524,12 @@ gst_gemini_transcriber_src_event (GstPad * pad, GstObject * parent,
   /* Both sink pads usually come from one demuxer: seeking it once is
    * enough, through the pad that has a stream behind it. */
   if (GST_EVENT_TYPE (event) == GST_EVENT_SEEK) {
-    const bool audio = gst_pad_is_linked (self->audio_sink) || !self->video_sink;
+    bool audio;
+    {
+      std::lock_guard < std::mutex > lk (self->priv->state_lock);
+      audio = !self->video_sink || (gst_pad_is_linked (self->audio_sink)
+          && !self->priv->state.audio_absent);
+    }
     return gst_pad_push_event (audio ? self->audio_sink : self->video_sink, event);
   }
   if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
