@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gemini-transcribe --batch; see batch_run.h and docs/batch.md.
  *
  * Phases: encode (the engine's SegmentEncoder, one input per worker, as

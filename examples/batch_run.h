@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gemini-transcribe --batch: many inputs in one Gemini batch job, resumable
  * through a state file beside the outputs. See docs/batch.md. */
 #pragma once

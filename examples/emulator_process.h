@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bundled gemini-emulator as a child process, for --emulator dry runs. */
 #pragma once
 

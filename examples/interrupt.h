@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Ctrl-C while a pass of the program runs. */
 #pragma once
 

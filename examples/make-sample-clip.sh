@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Generates a short interview clip (espeak-ng voices, names on screen with
 # textoverlay) and the matching Gemini emulator script, for offline runs.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The output formats, chosen by the file name's extension. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Progress on stderr: one live line on a terminal, a plain line every few
  * seconds otherwise, nothing with -q. */
 #pragma once

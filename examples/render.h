@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pass 2: the input decoded again and written as a video with the cues,
  * burned in or as a subtitle track. Decoding twice means no raw video waits
  * in memory for Gemini, whatever the length of the file. */

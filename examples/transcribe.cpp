@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gemini-transcribe: a media file (or URI) to subtitles, data, a report or
  * a captioned video, through the geminitranscriber element.
  *
@@ -18,6 +19,7 @@
 #include "batch_run.h"
 #include "emulator_process.h"
 #include "glib_ptr.h"
+#include "memory.h"
 #include "outputs.h"
 #include "progress.h"
 #include "render.h"
@@ -186,6 +188,7 @@ int
 main (int argc, char **argv)
 {
   use_locale_charset ();
+  limit_malloc_arenas ();
   Options o;
   const GOptionEntry entries[] = {
     {"output", 'o', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.outputs,

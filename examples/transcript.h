@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What one run of gemini-transcribe learns from the element: the cues it
  * pushed, the utterances and speakers of its bus messages, and the state of
  * every segment. The output writers and the render pass read only this. */

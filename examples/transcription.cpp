@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "transcription.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "glib_ptr.h"
 #include "interrupt.h"
 #include "json_doc.h"
+#include "memory.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
 
@@ -199,6 +201,8 @@ read_utterances (Run *run, const std::string &json, guint64 segment,
 void
 on_segment_message (Run *run, const GstStructure *s)
 {
+  /* The segment's encoder threads have ended: what they freed goes back. */
+  release_freed_memory ();
   SegmentReport r;
   guint64 running_time = 0, stream_time = 0;
   gst_structure_get_uint64 (s, "segment", &r.index);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pass 1: the input decoded into geminitranscriber, its cues and bus
  * messages gathered into a Transcript. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Batch jobs; see batch.h. */
 #include "batch.h"
 

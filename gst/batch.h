@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Batch jobs: many generateContent requests sent as one job with
  * models/{model}:batchGenerateContent, at about half the interactive price,
  * answered within hours instead of seconds.

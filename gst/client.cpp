@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Gemini REST client on libsoup 3.
  *
  * Every HTTP exchange is a Call: one logical request with its retries,
@@ -1599,7 +1600,6 @@ struct UploadStream::Impl {
   Worker &worker;
   std::shared_ptr<Upload> upload;
   std::future<Result<FileInfo>> result;
-  std::atomic<gsize> written{0};
 };
 
 UploadStream::UploadStream (Key, std::unique_ptr<Impl> impl) : impl_ (std::move (impl)) {}
@@ -1616,7 +1616,6 @@ UploadStream::write (GBytes *bytes)
   auto data = static_cast<const char *> (g_bytes_get_data (bytes, &size));
   if (size == 0)
     return;
-  impl_->written += size;
   impl_->worker.post ([up = impl_->upload, chunk = std::string (data, size)] () mutable {
     if (up->completed)
       return;
@@ -1649,12 +1648,6 @@ UploadStream::cancel ()
       complete_upload (up, Error::make (Error::Kind::Cancelled, "cancelled"));
   });
   g_cancellable_cancel (impl_->upload->cancellable.get ());
-}
-
-gsize
-UploadStream::bytes_written () const
-{
-  return impl_->written;
 }
 
 bool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Gemini REST client: generateContent, streamGenerateContent (SSE), the
  * Files API. libsoup 3 + json-glib.
  *
@@ -101,7 +102,6 @@ public:
   /* No more bytes: the rest goes out with "upload, finalize". */
   void finish ();
   void cancel ();
-  gsize bytes_written () const;
   /* Blocks until the service reports the File (or the upload failed).
    * Once only; never from a client callback. */
   Result<FileInfo> wait ();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One clip (a segment, a window of a file, a whole file) -> its transcript:
  * the request, and while the answer was cut at the model's output limit,
  * requests for the speech after the last complete row. Blocking; called

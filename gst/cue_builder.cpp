@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cue_builder.h"
 
 #include <algorithm>
@@ -5,12 +6,7 @@
 #include <limits>
 #include <optional>
 
-#include "debug.h"
 #include "glib_ptr.h"
-
-GEMINI_DEBUG_CATEGORY (gemini_cues_debug, "geminicues",
-    "Gemini subtitle cue builder");
-#define GST_CAT_DEFAULT gemini_cues_debug
 
 namespace gemini {
 
@@ -195,8 +191,6 @@ struct Planned {
 std::vector<Cue>
 CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime limit)
 {
-  ensure_debug_category ();
-
   const glong width = std::max<glong> (opts_.max_line_chars, 2);
   const guint max_lines = std::max<guint> (opts_.max_lines, 1);
   const glong capacity = width * max_lines;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Utterances -> subtitle cues a person can read: at most `max_lines` lines of
  * `max_line_chars`, split at sentence and phrase boundaries, each shown long
  * enough to read (characters per second cap) but not past the next

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Each engine component logs to its own debug category. The engine has no
  * plugin_init to create them in, so a category is created the first time
  * its component is used: call ensure_debug_category () at its entry points. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shrinks a sampled video frame to the picture the model is sent, the
  * moment it is sampled.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RAII ownership for GLib, GObject, GStreamer and json-glib references.
  *
  * GPtr<T> is a std::unique_ptr whose deleter calls the right unref/free for T,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The tabular-extraction prompt and its response schema.
  *
  * One request per segment: the media part first (with videoMetadata), then

@@ -1,41 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* generateContent request bodies, built with JsonBuilder. */
 #include "request.h"
 
 namespace gemini {
 
 namespace {
-
-/* json_node_copy shares the object or array it holds; a clone must not. */
-JsonNode *
-deep_copy (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node)) {
-    case JSON_NODE_OBJECT: {
-      JsonObject *src = json_node_get_object (node);
-      JsonObject *dst = json_object_new ();
-      GList *names = json_object_get_members (src);
-      for (GList *l = names; l; l = l->next) {
-        auto name = static_cast<const char *> (l->data);
-        json_object_set_member (dst, name, deep_copy (json_object_get_member (src, name)));
-      }
-      g_list_free (names);
-      JsonNode *copy = json_node_new (JSON_NODE_OBJECT);
-      json_node_take_object (copy, dst);
-      return copy;
-    }
-    case JSON_NODE_ARRAY: {
-      JsonArray *src = json_node_get_array (node);
-      JsonArray *dst = json_array_sized_new (json_array_get_length (src));
-      for (guint i = 0; i < json_array_get_length (src); i++)
-        json_array_add_element (dst, deep_copy (json_array_get_element (src, i)));
-      JsonNode *copy = json_node_new (JSON_NODE_ARRAY);
-      json_node_take_array (copy, dst);
-      return copy;
-    }
-    default:
-      return json_node_copy (node);
-  }
-}
 
 /* With with_data false, inline data is written as "" so the size of the rest
  * of the body can be measured without base64-encoding megabytes of media. */
@@ -230,42 +199,6 @@ media_resolution_to_wire (MediaResolution r)
       break;
   }
   return "MEDIA_RESOLUTION_UNSPECIFIED";
-}
-
-GenerateRequest
-GenerateRequest::clone () const
-{
-  GenerateRequest copy;
-
-  copy.parts.reserve (parts.size ());
-  for (const Part &part : parts) {
-    Part p;
-    p.video_metadata = part.video_metadata;
-    if (const auto *inl = std::get_if<InlineDataPart> (&part.data))
-      p.data = InlineDataPart{inl->mime_type, ref_ptr (inl->data.get ())};
-    else if (const auto *text = std::get_if<TextPart> (&part.data))
-      p.data = *text;
-    else
-      p.data = std::get<FileDataPart> (part.data);
-    copy.parts.push_back (std::move (p));
-  }
-
-  copy.system_instruction = system_instruction;
-  copy.cached_content = cached_content;
-  copy.attempt_timeout = attempt_timeout;
-
-  const GenerationConfig &c = config;
-  copy.config.temperature = c.temperature;
-  copy.config.top_p = c.top_p;
-  copy.config.seed = c.seed;
-  copy.config.max_output_tokens = c.max_output_tokens;
-  copy.config.response_mime_type = c.response_mime_type;
-  if (c.response_schema)
-    copy.config.response_schema.reset (deep_copy (c.response_schema.get ()));
-  copy.config.media_resolution = c.media_resolution;
-  copy.config.thinking = c.thinking;
-
-  return copy;
 }
 
 std::string

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A typed description of a generateContent request, and its JSON form.
  *
  * Built by the transcription code (prompt.h), serialized here, sent by the
@@ -81,7 +82,6 @@ struct GenerateRequest {
   GenerateRequest () = default;
   GenerateRequest (GenerateRequest &&) = default;
   GenerateRequest &operator= (GenerateRequest &&) = default;
-  GenerateRequest clone () const;
 };
 
 /* Protobuf Duration JSON: "12.5s", "90s". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GenerateContentResponse parsing, google.rpc error bodies and SSE framing. */
 #include "response.h"
 

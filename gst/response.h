@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* generateContent answers: typed model, JSON parsing, SSE stream decoding. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error classification and its one-line description. */
 #include "result.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Typed errors for every engine call, and Result<T> = a value or an Error.
  *
  * The error carries what a person needs to act on (HTTP status, the API's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One segment of raw audio/video -> one small standalone WebM file, or
  * Ogg file when there is no video.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Raw audio (+ optional raw video) of one segment -> one small standalone
  * media file for the model: VP8 at exactly the sampling fps, long side
  * <= max_side, Opus mono 16 kHz, in WebM; audio-only, Opus in Ogg, since

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Segment boundaries near silence, and the audio level they are based on. */
 #include "segmenter.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Decides where segments end. A segment closes once it is `target` long,
  * at the first quiet point (audio level below the threshold for at least
  * `min_quiet`) found from `target - window` on, and at the latest at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Stream-wide speakers. Voice ids are local to one request (the model may
  * number the same person 1 in one segment and 3 in the next); the registry
  * maps them to stable ids ("S1", "S2"...) by name, merges what each segment

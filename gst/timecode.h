@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Timecodes as the model writes them: "MM:SS", "M:SS", "H:MM:SS", "SS",
  * with optional fractions ("01:15.250", "1:02:03.5"), plus stray spaces,
  * brackets and an "s" suffix. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transcript model: what one request tells us about one segment. */
 #pragma once
 

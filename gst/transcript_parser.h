@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Turns the model's structured answer into a SegmentTranscript, trusting
  * nothing: invalid UTF-8, timecodes out of range / negative / decreasing /
  * all zero, repetition loops, JSON cut at MAX_TOKENS (complete rows are

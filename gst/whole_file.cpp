@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "whole_file.h"
 
 #include "model_family.h"
@@ -150,14 +151,6 @@ QuietPoints::observe (GstClockTime pts, GstClockTime duration, double rms_db)
       points_.push_back (mid);
   }
   quiet_since_ = GST_CLOCK_TIME_NONE;
-}
-
-void
-QuietPoints::reset ()
-{
-  points_.clear ();
-  quiet_since_ = GST_CLOCK_TIME_NONE;
-  quiet_end_ = 0;
 }
 
 SegmentTranscript

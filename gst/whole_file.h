@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whole-file transcription: the study's single-request method, scaled.
  *
  * The whole input, uploaded once, is transcribed in one request when the
@@ -70,7 +71,6 @@ class QuietPoints {
 public:
   void observe (GstClockTime pts, GstClockTime duration, double rms_db);
   const std::vector<GstClockTime> &points () const { return points_; }
-  void reset ();
 
 private:
   std::vector<GstClockTime> points_;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-cue GstCustomMeta and the speaker tags the element emits. Both
  * are registered in plugin_init so applications can look them up by name. */
 #pragma once

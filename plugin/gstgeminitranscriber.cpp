@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * SECTION:element-geminitranscriber
  * @title: geminitranscriber
@@ -46,13 +47,8 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
-
-#if defined (HAVE_MALLOC_TRIM) || defined (HAVE_M_ARENA_MAX)
-#include <malloc.h>
-#endif
 
 #include <gst/audio/audio.h>
 #include <gst/tag/tag.h>
@@ -130,6 +126,9 @@ constexpr auto VIDEO_START_WAIT = std::chrono::seconds (1);
  * their streams together, so it has no stream behind it. */
 constexpr GstClockTime ABSENT_AFTER = 2 * GST_SECOND;
 constexpr auto SRC_LOOP_GRANULARITY = std::chrono::milliseconds (100);
+/* Live: how far past its time a cue may leave and still count as on time:
+ * a frame at 25 fps, well above the wake-up of a thread a sink held. */
+constexpr GstClockTime LATE_TOLERANCE = 40 * GST_MSECOND;
 
 struct Settings {
   std::string api_endpoint;
@@ -574,44 +573,6 @@ settings_snapshot (GstGeminiTranscriber * self)
   if (!s.vertex_set)
     s.vertex = gemini::vertex_from_environment ();
   return s;
-}
-
-/* Each segment's encoder is a pipeline with threads of its own, so glibc
- * gives its allocations (codec state, packets) to many malloc arenas; the
- * pages freed in them stay in the process until trimmed. AddressSanitizer
- * replaces malloc: glibc's trim would walk arenas it never set up, and
- * crash. */
-static void
-release_freed_memory ()
-{
-#if defined (HAVE_MALLOC_TRIM) && !defined (__SANITIZE_ADDRESS__)
-  malloc_trim (0);
-#endif
-}
-
-/* glibc gives threads their own malloc arenas, up to eight per core. Each
- * streaming segment runs its encoder on new threads, and the memory they
- * free stays in whichever arena it came from: RSS grew by about 4 MB per
- * segment, to 175 MB after 30 minutes of 1080p, and to 80 MB with two
- * arenas. A fixed mmap threshold bounded it as well, but made every
- * upstream that allocates a frame per buffer map and fault in each frame
- * (44 s of system time per 10 minutes of 1080p). The setting is
- * process-wide, so it is made only in a process that runs the element, and
- * not when the user chose one (MALLOC_ARENA_MAX, or GLIBC_TUNABLES). See
- * docs/element.md. */
-static void
-limit_malloc_arenas ()
-{
-#if defined (HAVE_M_ARENA_MAX) && !defined (__SANITIZE_ADDRESS__)
-  static std::once_flag once;
-  std::call_once (once, [] {
-        const gchar *env = g_getenv ("GLIBC_TUNABLES");
-        const std::string_view tunables = env != nullptr ? env : "";
-        if (g_getenv ("MALLOC_ARENA_MAX") == nullptr
-            && tunables.find ("glibc.malloc.arena_max") == std::string_view::npos)
-          mallopt (M_ARENA_MAX, 2);
-      });
-#endif
 }
 
 /* Shrinks a frame to the size it is sent as soon as it is sampled: what
@@ -1462,7 +1423,6 @@ worker_loop (GstGeminiTranscriber * self)
     Outcome out = transcribe_segment (self, seg, client, cancellable.get (),
         known, on_rows);
     seg.encoder.reset ();
-    release_freed_memory ();
 
     lk.lock ();
     if (epoch != st.epoch || g_cancellable_is_cancelled (cancellable.get ()))
@@ -1798,7 +1758,7 @@ count_if_late (GstGeminiTranscriber * self, OutputState & out, GstClockTime star
   const GstClockTime configured = self->priv->pipeline_latency;
   const GstClockTime budget = GST_CLOCK_TIME_IS_VALID (configured) ?
       std::max (out.live_budget, configured) : out.live_budget;
-  const GstClockTime due = start + out.lateness + budget;
+  const GstClockTime due = start + out.lateness + budget + LATE_TOLERANCE;
   if (now > due) {
     out.late_cues++;
     GST_WARNING_OBJECT (self, "cue at %" GST_TIME_FORMAT " left %" GST_TIME_FORMAT
@@ -1833,8 +1793,10 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
     out.past_end_cut++;
   }
 
-  push_gap (self, out, start);
+  /* Before the gap: a synchronising sink holds that push until the gap's
+   * own time, which may be a moment before this cue's. */
   count_if_late (self, out, start);
+  push_gap (self, out, start);
 
   const gemini::RegisteredSpeaker *sp = out.registry.find (cue.speaker_id);
   if (cue.speaker_id != out.current_speaker && sp) {
@@ -2143,7 +2105,6 @@ reset_output (OutputState & out)
 static bool
 start_stream (GstGeminiTranscriber * self)
 {
-  limit_malloc_arenas ();
   Settings s = settings_snapshot (self);
   gemini::ClientConfig cfg = client_config_from_settings (s);
   if (!cfg.has_credentials ()) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """gemini-transcribe --batch end to end against the gemini-emulator program.
 
   test_batch_cli.py clips     12 generated clips of 1-4 minutes in one job (inline, then a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # How close the element's Opus encoding stays to the source speech, and what
 # it costs, for each Opus mode and complexity: the evidence behind the
 # encoder's audio settings (docs/performance.md, "Opus mode").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Live latency of geminitranscriber: a live audio source (ticks, so the
  * segmenter finds pauses as in speech) runs for SECONDS against the Gemini
  * emulator at URL; every cue is timed when it reaches the sink. Prints one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bytes the element sends to Gemini per minute of media, at default
 # settings, for a generated 1080p30 A/V clip and for the same audio alone,
 # against the bundled emulator (which decodes and measures every upload).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Whole-file mode against streaming mode on the same generated panel: a
 # 640x360 A/V file whose three speakers' names are on screen during the
 # first minute only (one of them speaks only from half way), transcribed

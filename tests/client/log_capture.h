@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Collects every GStreamer debug line (all categories, level MEMDUMP) so a
  * test can assert that a secret never reached the log. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The batch job module (gst/batch.h) against the in-process emulator:
  * inline and JSONL jobs, polling, per-request errors kept with their key,
  * failed jobs, and requests built like the element's. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Client configuration from the environment, URL shapes, and client
  * behaviour that needs no server (transport errors, cancellation during
  * backoff, destruction with calls in flight, key redaction). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Response parsing, google.rpc error bodies and Error classification. */
 #include <gst/gst.h>
 

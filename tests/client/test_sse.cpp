@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SseDecoder: framing, byte-by-byte delivery, bare JSON errors, leftovers. */
 #include <gst/gst.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared helpers for the element tests: generated speech-like audio, the
  * emulator script of a two-speaker interview, bus collection. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* geminitranscriber under GstHarness: event order, speaker events and meta,
  * live latency and deadlines on a test clock, non-live backpressure, EOS
  * drain, flush and state changes with requests in flight, fatal and

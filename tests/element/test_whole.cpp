@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mode=whole against the Gemini emulator: a generated 20-minute panel whose
  * names are on screen only during the first minute. Streaming segments
  * would never see them again; the whole-file request (or the speakers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The emulator's Batch API; see batch.h and docs/emulator.md. */
 #include "batch.h"
 

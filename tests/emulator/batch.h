@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The emulator's Batch API: batch jobs created with inline requests or a
  * JSONL input file, their PENDING -> RUNNING -> final states on a scripted
  * clock, and their results (inline, or a generated JSONL file to download).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A protocol-faithful fake of the Gemini Developer API (and the Vertex
  * generateContent path) for tests: a SoupServer on 127.0.0.1 running in its
  * own thread and GMainContext, answering from a JSON script and recording

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Decodes a media blob with GStreamer and describes what is really in it, so
  * tests can check that the client sent the duration and frame rate it meant
  * to. Blocking: call it from a worker thread, never from the server loop. */

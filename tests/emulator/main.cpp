@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gemini-emulator: the Gemini API emulator as a program, for the official
  * SDK test and for trying a client by hand. */
 #include <clocale>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The emulator must behave like the real service where the client depends
  * on it: these tests drive it with a plain SoupSession, never the project's
  * client, so a client bug cannot hide an emulator bug. */

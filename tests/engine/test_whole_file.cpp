@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whole-file planning and stitching: token estimates from the documented
  * rates, windows that cover a file exactly, edges at quiet points and whole
  * seconds, rows kept once at window edges. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The contract every fault test checks (docs/element.md, issue 6) and the
  * small helpers the fault tests share. */
 #pragma once

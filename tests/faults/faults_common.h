@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fault-test plumbing shared by the fault matrix and the secrets tests: a
  * geminitranscriber pipeline fed from appsrc (or any launch fragment), run
  * against the emulator, with everything it produced recorded: cues and GAPs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fault matrix of issue 6: every fault the emulator can inject, each
  * checked against the element's contract (docs/element.md): the pipeline
  * reaches EOS; every segment either produced cues or a GST_ELEMENT_WARNING

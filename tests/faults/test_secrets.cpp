@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The API key never leaks: a canary key goes through the element (as the
  * api-key property and as GEMINI_API_KEY), on the success path and every
  * error path, and is looked for in GST_DEBUG output at level 9, in error and

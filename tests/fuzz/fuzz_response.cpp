@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: gemini::parse_generate_response() and
  * gemini::parse_error_body() on any body. */
 #include <cstdint>

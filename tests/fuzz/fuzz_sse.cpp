@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: gemini::SseDecoder fed an event stream cut into
  * chunks at fuzzer-chosen places; every event's data goes through
  * gemini::parse_generate_response() as the client does. */

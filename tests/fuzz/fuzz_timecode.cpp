@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: gemini::parse_timecode() on any text; a time it
  * accepts formats and parses back to the same millisecond. */
 #include <cstdint>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: gemini::parse_transcript() on any model answer, with a
  * clip length and offset taken from the first bytes. Whatever it accepts
  * must be sane: times inside the clip, text valid UTF-8. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the libFuzzer targets with clang (ASan + UBSan) straight from the
 # engine sources and runs each for SECONDS (default 30) from the seed corpus
 # in corpus/<target>/. Prints executions and crashes per target; exits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* FrameScaler: the picture the model is sent, made when a frame is
  * sampled. Sizes, formats, colours, timestamps, and what it keeps of the
  * full frame (nothing). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Raw A/V in, WebM out: decoded again and checked for size, rate, duration
  * and codecs. */
 #include <atomic>

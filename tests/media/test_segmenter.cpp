@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Segment boundaries and audio levels. */
 #include <cmath>
 #include <functional>

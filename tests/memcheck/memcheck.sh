@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A full pipeline under valgrind memcheck: audio and video through the
 # element, requests answered by the emulator, EOS drained; fails on any
 # definite leak or memory error outside the one suppressed GLib constructor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The real Gemini Developer API, once for each point the service documents
  * that the emulator can only imitate (docs/client.md, "Checked against the
  * real service"): Opus in Ogg inline and uploaded, audio windows asked for

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the official-SDK test; exits 77 (meson: skipped) when node or the SDK
 # is not installed (run `npm ci` in tests/sdk to install it).
 here=$(cd "$(dirname "$0")" && pwd)

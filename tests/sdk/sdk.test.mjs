@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives the gemini-emulator program with the official Google Gen AI SDK:
 // wherever the SDK and the emulator disagree, the emulator is wrong.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A headless Chromium screenshot of gemini-transcribe's HTML report, read
 # back with tesseract: the headings and both speaker names must be visible.
 # Skips (77) when chromium or tesseract is not installed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The output writers on transcripts the program could not have made from a
  * well-behaved element: a writer refuses a time it cannot print. */
 #include <cstring>

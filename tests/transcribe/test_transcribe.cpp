@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gemini-transcribe end to end, offline: a generated interview clip goes
  * through the program with --emulator and the clip's script, and every
  * output is read back with GStreamer and compared with the script. */
