@@ -161,11 +161,15 @@ on_new_sample (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+/* From the fields the element gives (gemini-segment, error details),
+ * never from its text. */
 bool
-is_quota_error (const std::string &error)
+is_quota_error (const GstStructure *s)
 {
-  return error.find ("HTTP 429") != std::string::npos
-      || error.find ("RESOURCE_EXHAUSTED") != std::string::npos;
+  guint http_status = 0;
+  gst_structure_get_uint (s, "http-status", &http_status);
+  return http_status == 429
+      || g_strcmp0 (gst_structure_get_string (s, "api-status"), "RESOURCE_EXHAUSTED") == 0;
 }
 
 void
@@ -241,7 +245,7 @@ on_segment_message (Run *run, const GstStructure *s)
   run->tokens += r.total_tokens;
   GST_INFO ("segment %" G_GUINT64_FORMAT " %s at %" GST_TIME_FORMAT,
       r.index, r.status.c_str (), GST_TIME_ARGS (r.start));
-  const bool quota = r.status == "failed" && is_quota_error (r.error);
+  const bool quota = r.status == "failed" && is_quota_error (s);
   const std::string error_text = r.error;
   run->t.segments.push_back (std::move (r));
   if (quota)
@@ -288,8 +292,11 @@ on_error (Run *run, GstMessage *msg)
       debug ? debug : "");
   const std::string text = err->message;
   GstObject *src = GST_MESSAGE_SRC (msg);
+  const GstStructure *details = nullptr;
+  gst_message_parse_error_details (msg, &details);
+  const gchar *kind = details ? gst_structure_get_string (details, "kind") : nullptr;
   if (src == GST_OBJECT (run->transcriber)) {
-    if (text.find ("No Gemini API key") != std::string::npos)
+    if (g_strcmp0 (kind, "no-credentials") == 0)
       run->fail (EXIT_NO_KEY, "no Gemini API key: export GEMINI_API_KEY=... (get one at "
           "https://aistudio.google.com/apikey), or try an offline dry run with --emulator.");
     else if (g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED))

@@ -86,6 +86,7 @@ transcribe_clip (Client &client, const ClipRequest &request, GCancellable *cance
       if (!tail) {
         if (resp.error ().fatal ())
           out.fatal = resp.error ();
+        out.failure = resp.error ();
         out.error = resp.error ().describe ();
       }
       break;
@@ -105,8 +106,10 @@ transcribe_clip (Client &client, const ClipRequest &request, GCancellable *cance
     ctx.truncated = resp->truncated ();
     auto parsed = parse_transcript (resp->text, ctx);
     if (!parsed) {
-      if (!tail)
+      if (!tail) {
+        out.failure = parsed.error ();
         out.error = parsed.error ().describe ();
+      }
       break;
     }
     if (tail) {

@@ -39,6 +39,7 @@ struct ClipResult {
   SegmentTranscript transcript;
   std::string raw_text;
   std::string error;
+  std::optional<Error> failure;      /* the request's error, when one made it fail */
   UsageMetadata usage;
   std::optional<Error> fatal;        /* nothing will work until a person acts */
   guint requests = 0;

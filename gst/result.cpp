@@ -32,6 +32,28 @@ kind_name (Error::Kind kind)
 
 }  // namespace
 
+const char *
+Error::kind_id () const
+{
+  switch (kind) {
+    case Kind::Transport:
+      return "transport";
+    case Kind::Timeout:
+      return "timeout";
+    case Kind::Cancelled:
+      return "cancelled";
+    case Kind::Http:
+      return "http";
+    case Kind::Protocol:
+      return "protocol";
+    case Kind::FileFailed:
+      return "file-failed";
+    case Kind::Media:
+      return "media";
+  }
+  return "protocol";
+}
+
 bool
 Error::retryable () const
 {

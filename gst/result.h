@@ -55,6 +55,11 @@ struct Error {
 
   /* One line: "HTTP 429 RESOURCE_EXHAUSTED: Quota exceeded ..." */
   std::string describe () const;
+
+  /* The kind as a stable word for programs ("transport", "timeout",
+   * "cancelled", "http", "protocol", "file-failed", "media"): what error
+   * details and messages carry, so that nobody matches message text. */
+  const char *kind_id () const;
 };
 
 template <typename T> class Result {

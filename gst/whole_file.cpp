@@ -316,6 +316,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
           result.cache_error.c_str ());
       if (cache.error ().cancelled ()) {
         result.clip.error = result.cache_error;
+        result.clip.failure = cache.error ();
         return result;
       }
     }
@@ -329,6 +330,7 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
   add_usage (result.clip.usage, table.usage);
   if (table.fatal) {
     result.clip.fatal = table.fatal;
+    result.clip.failure = table.failure;
     result.clip.error = table.error;
   }
   const std::vector<KnownSpeaker> known = known_from (table.transcript);
@@ -385,8 +387,10 @@ transcribe_whole_file (Client &client, const WholeFileJob &job, GCancellable *ca
     } else {
       p.transcript = SegmentTranscript{};
       p.transcript.repairs.push_back ("not transcribed: " + p.error);
-      if (result.clip.error.empty ())
+      if (result.clip.error.empty ()) {
         result.clip.error = "window " + std::to_string (k + 1) + ": " + p.error;
+        result.clip.failure = p.failure;
+      }
     }
     transcripts.push_back (std::move (p.transcript));
   }

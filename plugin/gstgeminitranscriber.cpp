@@ -198,6 +198,7 @@ struct Outcome {
   GstClockTime end = 0;
   Status status = Status::Failed;
   std::string error;
+  std::optional<gemini::Error> failure;  /* what made it fail, as the engine typed it */
   gemini::SegmentTranscript transcript;
   std::string raw_text;
   gemini::UsageMetadata usage;
@@ -1106,6 +1107,14 @@ gst_gemini_transcriber_video_chain (GstPad * pad, GstObject * parent,
 /* ---------------------------------------------------------------------- */
 /* segment jobs (worker threads)                                          */
 
+/* The fields of an error message's details (gst_message_parse_error_details),
+ * named as in gemini-segment: applications choose what to do from them,
+ * never from the text. `kind` is Error::kind_id(), or "no-credentials". */
+#define GEMINI_ERROR_DETAILS(kind, e) ("kind", G_TYPE_STRING, (kind), \
+    "http-status", G_TYPE_UINT, (e).http_status, \
+    "api-status", G_TYPE_STRING, (e).status.c_str (), \
+    "reason", G_TYPE_STRING, (e).reason.c_str (), NULL)
+
 static void
 post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
     const std::string & model)
@@ -1113,8 +1122,9 @@ post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
   if (e.redirect) {
     /* Not a refusal: the endpoint (or what answers in its name) is not the
      * Gemini API a person configured. */
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, ("%s", e.message.c_str ()),
-        ("%s", e.describe ().c_str ()));
+    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ_WRITE,
+        ("%s", e.message.c_str ()), ("%s", e.describe ().c_str ()),
+        GEMINI_ERROR_DETAILS (e.kind_id (), e));
     return;
   }
   std::string hint;
@@ -1128,8 +1138,8 @@ post_fatal_error (GstGeminiTranscriber * self, const gemini::Error & e,
         "property to an available model such as " + DEFAULT_MODEL + ".";
   else
     hint = "Gemini rejected the request.";
-  GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED, ("%s", hint.c_str ()),
-      ("%s", e.describe ().c_str ()));
+  GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED, ("%s", hint.c_str ()),
+      ("%s", e.describe ().c_str ()), GEMINI_ERROR_DETAILS (e.kind_id (), e));
 }
 
 /* Uploaded media is only needed for its one request; files would
@@ -1185,6 +1195,7 @@ wait_until_usable (GstGeminiTranscriber * self, gemini::Client & client,
     delete_uploaded_file (self, client, uploaded_name);
   if (file.error ().fatal ())
     out.fatal = file.error ();
+  out.failure = file.error ();
   out.error = file.error ().describe ();
   return false;
 }
@@ -1207,6 +1218,7 @@ take_clip_result (Outcome & out, gemini::ClipResult && r)
   out.transcript = std::move (r.transcript);
   out.raw_text = std::move (r.raw_text);
   out.error = std::move (r.error);
+  out.failure = std::move (r.failure);
   out.usage = r.usage;
   out.fatal = std::move (r.fatal);
   out.requests = r.requests;
@@ -1266,6 +1278,7 @@ transcribe_whole (GstGeminiTranscriber * self, Segment & seg,
   seg.encoder.reset ();
   if (!encoded) {
     seg.upload->cancel ();
+    out.failure = encoded.error ();
     out.error = encoded.error ().describe ();
     return out;
   }
@@ -1339,6 +1352,7 @@ transcribe_segment (GstGeminiTranscriber * self, Segment & seg,
   auto encoded = seg.encoder->finish (duration);
   seg.encoder.reset ();
   if (!encoded) {
+    out.failure = encoded.error ();
     out.error = encoded.error ().describe ();
     return out;
   }
@@ -1690,6 +1704,10 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       "stream-time", G_TYPE_UINT64, gst_segment_to_stream_time (&out.segment,
           GST_FORMAT_TIME, to_position (out, o.start)),
       "error", G_TYPE_STRING, o.error.c_str (),
+      "error-kind", G_TYPE_STRING, o.failure ? o.failure->kind_id () : "",
+      "http-status", G_TYPE_UINT, o.failure ? o.failure->http_status : 0u,
+      "api-status", G_TYPE_STRING, o.failure ? o.failure->status.c_str () : "",
+      "error-reason", G_TYPE_STRING, o.failure ? o.failure->reason.c_str () : "",
       "transcript", G_TYPE_STRING, transcript.c_str (),
       "raw-response", G_TYPE_STRING, o.raw_text.c_str (),
       "utterances", G_TYPE_UINT, (guint) o.transcript.utterances.size (),
@@ -2108,16 +2126,18 @@ start_stream (GstGeminiTranscriber * self)
   Settings s = settings_snapshot (self);
   gemini::ClientConfig cfg = client_config_from_settings (s);
   if (!cfg.has_credentials ()) {
+    const gemini::Error none;
     if (s.vertex)
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
           ("No Vertex AI credentials: set the project and access-token "
               "properties (an OAuth2 token, e.g. from `gcloud auth "
-              "print-access-token`)."), (NULL));
+              "print-access-token`)."), (NULL),
+          GEMINI_ERROR_DETAILS ("no-credentials", none));
     else
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+      GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, NOT_AUTHORIZED,
           ("No Gemini API key: set the api-key property or the GEMINI_API_KEY "
               "environment variable (get a key at https://aistudio.google.com/apikey)."),
-          (NULL));
+          (NULL), GEMINI_ERROR_DETAILS ("no-credentials", none));
     return false;
   }
 

@@ -208,6 +208,14 @@ describe_gerror_message (GstMessage *msg)
   else
     gst_message_parse_warning (msg, &err, &dbg);
   std::string out = std::string (err->message) + " | " + (dbg ? dbg : "");
+  const GstStructure *details = nullptr;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error_details (msg, &details);
+  if (details) {
+    gchar *fields = gst_structure_to_string (details);
+    out += std::string (" | ") + fields;
+    g_free (fields);
+  }
   g_error_free (err);
   g_free (dbg);
   return out;

@@ -59,6 +59,12 @@ test_429_storm_beyond_retries_fails_one_segment ()
   check_contract (r, {.seg0_status = "failed"});
   g_assert_nonnull (strstr (gst_structure_get_string (r.segment (0), "error"),
           "Quota exceeded"));
+  guint http_status = 0;
+  g_assert_true (gst_structure_get_uint (r.segment (0), "http-status", &http_status));
+  g_assert_cmpuint (http_status, ==, 429);
+  g_assert_cmpstr (gst_structure_get_string (r.segment (0), "api-status"), ==,
+      "RESOURCE_EXHAUSTED");
+  g_assert_cmpstr (gst_structure_get_string (r.segment (0), "error-kind"), ==, "http");
   g_assert_cmpuint (r.generate_count (), ==, n_sent (r) + 1);
 }
 
@@ -109,6 +115,7 @@ test_stall_on_every_attempt_fails_one_segment ()
   check_contract (r, {.seg0_status = "failed"});
   g_assert_nonnull (strstr (gst_structure_get_string (r.segment (0), "error"),
           "no answer within"));
+  g_assert_cmpstr (gst_structure_get_string (r.segment (0), "error-kind"), ==, "timeout");
 }
 
 static void
@@ -339,6 +346,9 @@ test_fatal_missing_key ()
   g_assert_cmpuint (r.generate_count (), ==, 0);
   g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (), "api-key"));
   g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (), "GEMINI_API_KEY"));
+  /* what an application decides on: the details, not the text */
+  g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (),
+          "kind=(string)no-credentials"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -592,6 +602,9 @@ test_fatal_http_403 ()
       "status": 403, "grpc_status": "PERMISSION_DENIED",
       "message": "Method doesn't allow unregistered callers."}])", "");
   g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (), "api-key"));
+  for (const char *field : {"kind=(string)http", "http-status=(uint)403",
+          "api-status=(string)PERMISSION_DENIED"})
+    g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (), field));
 }
 
 static void
@@ -599,6 +612,8 @@ test_fatal_invalid_key ()
 {
   RunResult r = run_fatal ("", "", "not-the-key");
   g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (), "api-key"));
+  g_assert_nonnull (strstr (r.transcriber_errors ()[0].c_str (),
+          "reason=(string)API_KEY_INVALID"));
 }
 
 static void
