@@ -9,7 +9,7 @@
 #include <gst/gst.h>
 
 #include "glib_ptr.h"
-#include "transcript.h"
+#include "run_transcript.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
 

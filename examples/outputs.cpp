@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "glib_ptr.h"
+#include "json_doc.h"
 #include "progress.h"
 
 namespace transcribe {
@@ -74,13 +75,6 @@ markdown_cell (const std::string &text)
   return r;
 }
 
-void
-add_string (JsonBuilder *b, const char *name, const std::string &value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, value.c_str ());
-}
-
 /* Milliseconds: exact in JSON, unlike seconds as doubles. */
 void
 add_ms (JsonBuilder *b, const char *name, GstClockTime t)
@@ -90,13 +84,6 @@ add_ms (JsonBuilder *b, const char *name, GstClockTime t)
     json_builder_add_int_value (b, (gint64) rounded_ms (t));
   else
     json_builder_add_null_value (b);
-}
-
-void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
 }
 
 std::string
@@ -162,7 +149,7 @@ render_vtt (const Transcript &t)
   for (const auto &c : t.cues) {
     out += cue_time (c.start, '.') + " --> " + cue_time (c.start + c.duration, '.') + "\n";
     /* The voice span names the speaker, so the "Name: " label goes. */
-    const std::string voice = c.name.empty () || c.name == "?" ? c.speaker_id : c.name;
+    const std::string voice = gemini::is_unknown (c.name) ? c.speaker_id : c.name;
     if (!voice.empty ())
       out += "<v " + escape_markup (voice) + ">";
     out += escape_markup (strip_speaker_label (c)) + "\n\n";
@@ -176,22 +163,22 @@ render_json (const Transcript &t)
   GPtr<JsonBuilder> owner (json_builder_new ());
   JsonBuilder *b = owner.get ();
   json_builder_begin_object (b);
-  add_string (b, "input", t.input);
-  add_string (b, "model", t.model);
+  gemini::add_string_member (b, "input", t.input);
+  gemini::add_string_member (b, "model", t.model);
   add_ms (b, "duration_ms", t.duration);
 
   json_builder_set_member_name (b, "speakers");
   json_builder_begin_array (b);
   for (const auto &sp : t.speakers) {
     json_builder_begin_object (b);
-    add_string (b, "id", sp.id);
-    add_string (b, "name", sp.name);
-    add_string (b, "company", sp.company);
-    add_string (b, "position", sp.position);
-    add_string (b, "role_in_video", sp.role);
+    gemini::add_string_member (b, "id", sp.id);
+    gemini::add_string_member (b, "name", sp.info.name);
+    gemini::add_string_member (b, "company", sp.info.company);
+    gemini::add_string_member (b, "position", sp.info.position);
+    gemini::add_string_member (b, "role_in_video", sp.info.role_in_video);
     json_builder_set_member_name (b, "identified");
-    json_builder_add_boolean_value (b, sp.identified);
-    add_int (b, "segments", sp.segments);
+    json_builder_add_boolean_value (b, sp.info.identified ());
+    gemini::add_int_member (b, "segments", sp.segments);
     add_ms (b, "talk_ms", (GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND));
     json_builder_end_object (b);
   }
@@ -203,10 +190,10 @@ render_json (const Transcript &t)
     json_builder_begin_object (b);
     add_ms (b, "start_ms", u.start);
     add_ms (b, "end_ms", u.end);
-    add_string (b, "speaker", u.speaker_id);
-    add_string (b, "text", u.text);
-    add_string (b, "voice", u.voice);
-    add_int (b, "segment", (gint64) u.segment);
+    gemini::add_string_member (b, "speaker", u.speaker_id);
+    gemini::add_string_member (b, "text", u.text);
+    gemini::add_string_member (b, "voice", u.voice);
+    gemini::add_int_member (b, "segment", (gint64) u.segment);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -217,8 +204,8 @@ render_json (const Transcript &t)
     json_builder_begin_object (b);
     add_ms (b, "start_ms", c.start);
     add_ms (b, "end_ms", c.start + c.duration);
-    add_string (b, "speaker", c.speaker_id);
-    add_string (b, "text", c.text);
+    gemini::add_string_member (b, "speaker", c.speaker_id);
+    gemini::add_string_member (b, "text", c.text);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -228,17 +215,17 @@ render_json (const Transcript &t)
   gint64 prompt = 0, candidates = 0, cached = 0, total = 0;
   for (const auto &s : t.segments) {
     json_builder_begin_object (b);
-    add_int (b, "index", (gint64) s.index);
-    add_string (b, "status", s.status);
+    gemini::add_int_member (b, "index", (gint64) s.index);
+    gemini::add_string_member (b, "status", s.status);
     add_ms (b, "start_ms", s.start);
     add_ms (b, "duration_ms", s.duration);
-    add_string (b, "error", s.error);
-    add_int (b, "prompt_tokens", s.prompt_tokens);
-    add_int (b, "candidates_tokens", s.candidates_tokens);
-    add_int (b, "cached_tokens", s.cached_tokens);
-    add_int (b, "total_tokens", s.total_tokens);
+    gemini::add_string_member (b, "error", s.error);
+    gemini::add_int_member (b, "prompt_tokens", s.prompt_tokens);
+    gemini::add_int_member (b, "candidates_tokens", s.candidates_tokens);
+    gemini::add_int_member (b, "cached_tokens", s.cached_tokens);
+    gemini::add_int_member (b, "total_tokens", s.total_tokens);
     add_ms (b, "request_ms", s.request_time);
-    add_int (b, "media_bytes", (gint64) s.media_bytes);
+    gemini::add_int_member (b, "media_bytes", (gint64) s.media_bytes);
     json_builder_set_member_name (b, "truncated");
     json_builder_add_boolean_value (b, s.truncated);
     json_builder_set_member_name (b, "repairs");
@@ -256,10 +243,10 @@ render_json (const Transcript &t)
 
   json_builder_set_member_name (b, "usage");
   json_builder_begin_object (b);
-  add_int (b, "prompt_tokens", prompt);
-  add_int (b, "candidates_tokens", candidates);
-  add_int (b, "cached_tokens", cached);
-  add_int (b, "total_tokens", total);
+  gemini::add_int_member (b, "prompt_tokens", prompt);
+  gemini::add_int_member (b, "candidates_tokens", candidates);
+  gemini::add_int_member (b, "cached_tokens", cached);
+  gemini::add_int_member (b, "total_tokens", total);
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -282,8 +269,9 @@ render_markdown (const Transcript &t)
   out += "| id | name | company | position | role | talk time |\n";
   out += "|---|---|---|---|---|---|\n";
   for (const auto &sp : t.speakers)
-    out += "| " + sp.id + " | " + markdown_cell (sp.name) + " | " + markdown_cell (sp.company)
-        + " | " + markdown_cell (sp.position) + " | " + markdown_cell (sp.role) + " | "
+    out += "| " + sp.id + " | " + markdown_cell (sp.info.name) + " | "
+        + markdown_cell (sp.info.company) + " | " + markdown_cell (sp.info.position) + " | "
+        + markdown_cell (sp.info.role_in_video) + " | "
         + format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)) + " |\n";
   out += "\n## Transcript\n\n| start | end | speaker | text |\n|---|---|---|---|\n";
   for (size_t i = 0; i < t.utterances.size (); i++) {
@@ -324,11 +312,12 @@ render_html (const Transcript &t)
   out += "<h2>Speakers</h2>\n<table class=\"speakers\">\n<thead><tr><th>id</th><th>name</th>"
       "<th>company</th><th>position</th><th>role</th><th>talk time</th></tr></thead>\n<tbody>\n";
   for (const auto &sp : t.speakers) {
-    out += std::string ("<tr class=\"") + (sp.identified ? "identified" : "unidentified")
+    out += std::string ("<tr class=\"") + (sp.info.identified () ? "identified" : "unidentified")
         + "\"><td><span class=\"swatch\" style=\"background:" + speaker_colour (t, sp.id)
-        + "\"></span>" + escape_markup (sp.id) + "</td><td>" + escape_markup (sp.name)
-        + "</td><td>" + escape_markup (sp.company) + "</td><td>" + escape_markup (sp.position)
-        + "</td><td>" + escape_markup (sp.role) + "</td><td>"
+        + "\"></span>" + escape_markup (sp.id) + "</td><td>" + escape_markup (sp.info.name)
+        + "</td><td>" + escape_markup (sp.info.company) + "</td><td>"
+        + escape_markup (sp.info.position) + "</td><td>" + escape_markup (sp.info.role_in_video)
+        + "</td><td>"
         + format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)) + "</td></tr>\n";
   }
   out += "</tbody>\n</table>\n";
@@ -337,7 +326,7 @@ render_html (const Transcript &t)
   const double total = GST_CLOCK_TIME_IS_VALID (t.duration) && t.duration > 0 ?
       (double) t.duration : 1.0;
   for (const auto &sp : t.speakers) {
-    out += std::string ("<div class=\"lane ") + (sp.identified ? "identified" : "unidentified")
+    out += std::string ("<div class=\"lane ") + (sp.info.identified () ? "identified" : "unidentified")
         + "\" data-speaker=\"" + escape_markup (sp.id) + "\"><div class=\"who\">"
         + escape_markup (t.label (sp.id)) + "</div><div class=\"track\">";
     for (size_t i = 0; i < t.utterances.size (); i++) {

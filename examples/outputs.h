@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "transcript.h"
+#include "run_transcript.h"
 
 namespace transcribe {
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "glib_ptr.h"
-#include "transcript.h"
+#include "run_transcript.h"
 
 namespace transcribe {
 
@@ -153,7 +153,7 @@ Progress::speaker_summary (const Transcript &t)
     for (const auto &u : t.utterances)
       lines += u.speaker_id == sp.id;
     g_printerr ("%-4s %-24s %-20s %-24s %9s %6u\n", sp.id.c_str (),
-        sp.name.c_str (), sp.company.c_str (), sp.position.c_str (),
+        sp.info.name.c_str (), sp.info.company.c_str (), sp.info.position.c_str (),
         format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)).c_str (),
         lines);
   }

@@ -8,12 +8,12 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/pbutils/missing-plugins.h>
-#include <json-glib/json-glib.h>
 
+#include "defaults.h"
 #include "glib_ptr.h"
 #include "interrupt.h"
-#include "json_doc.h"
 #include "memory.h"
+#include "transcript_json.h"
 
 #define GST_CAT_DEFAULT gemini_transcribe_debug
 
@@ -23,9 +23,6 @@ using gemini::GPtr;
 
 namespace {
 
-/* The element's automatic segment length for a file. */
-constexpr guint DEFAULT_SEGMENT_MS = 120000;
-constexpr guint DEFAULT_CONCURRENCY = 4;
 constexpr guint PROGRESS_INTERVAL_MS = 250;
 
 struct Run {
@@ -176,28 +173,18 @@ void
 read_utterances (Run *run, const std::string &json, guint64 segment,
     GstClockTimeDiff stream_offset)
 {
-  GPtr<JsonNode> doc = gemini::parse_json_document (json, nullptr);
-  if (!doc)
-    return;
-  JsonNode *root = doc.get ();
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  JsonObject *obj = json_node_get_object (root);
-  if (!json_object_has_member (obj, "transcripts"))
-    return;
-  JsonArray *rows = json_object_get_array_member (obj, "transcripts");
-  for (guint i = 0; i < json_array_get_length (rows); i++) {
-    JsonObject *row = json_array_get_object_element (rows, i);
+  auto shift = [stream_offset] (GstClockTime t) {
+    return (GstClockTime) std::max<GstClockTimeDiff> (0, (GstClockTimeDiff) t + stream_offset);
+  };
+  for (auto &row : gemini::read_segment_transcript (json)) {
     Utterance u;
     u.segment = segment;
-    u.start = (GstClockTime) std::max<gint64> (0,
-        json_object_get_int_member (row, "start") + stream_offset);
-    JsonNode *end = json_object_get_member (row, "end");
-    if (end && !JSON_NODE_HOLDS_NULL (end))
-      u.end = (GstClockTime) std::max<gint64> (0, json_node_get_int (end) + stream_offset);
-    u.text = json_object_get_string_member_with_default (row, "text", "");
-    u.voice = json_object_get_string_member_with_default (row, "voice", "");
-    u.speaker_id = json_object_get_string_member_with_default (row, "speaker", "");
+    u.start = shift (row.start);
+    if (GST_CLOCK_TIME_IS_VALID (row.end))
+      u.end = shift (row.end);
+    u.text = std::move (row.text);
+    u.voice = std::move (row.voice);
+    u.speaker_id = std::move (row.speaker_id);
     run->t.utterances.push_back (std::move (u));
   }
 }
@@ -265,17 +252,14 @@ on_speakers_message (Run *run, const GstStructure *s)
     const GstStructure *e = gst_value_get_structure (gst_value_array_get_value (list, i));
     auto field = [e](const char *name) {
       const gchar *v = gst_structure_get_string (e, name);
-      return std::string (v ? v : "?");
+      return gemini::or_unknown (v ? v : "");
     };
     Speaker sp;
     sp.id = field ("id");
-    sp.name = field ("name");
-    sp.company = field ("company");
-    sp.position = field ("position");
-    sp.role = field ("role");
-    gboolean identified = FALSE;
-    gst_structure_get_boolean (e, "identified", &identified);
-    sp.identified = identified;
+    sp.info.name = field ("name");
+    sp.info.company = field ("company");
+    sp.info.position = field ("position");
+    sp.info.role_in_video = field ("role");
     gst_structure_get_uint (e, "segments", &sp.segments);
     speakers.push_back (std::move (sp));
   }
@@ -380,9 +364,9 @@ show_progress (Run *run, bool last)
    * between what was answered and what was sent are in flight, plus the last
    * partial one once the input has ended. */
   const guint segment_ms = run->settings.segment_duration_ms ?
-      run->settings.segment_duration_ms : DEFAULT_SEGMENT_MS;
+      run->settings.segment_duration_ms : gemini::defaults::SEGMENT_MS_FILE;
   const guint limit = run->settings.concurrency ?
-      run->settings.concurrency : DEFAULT_CONCURRENCY;
+      run->settings.concurrency : gemini::defaults::MAX_CONCURRENT;
   const bool whole = run->settings.mode != "streaming";
   if (whole) {
     /* The whole file is one job, sent once the input has ended. */

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "progress.h"
-#include "transcript.h"
+#include "run_transcript.h"
 
 namespace transcribe {
 

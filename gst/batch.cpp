@@ -23,34 +23,6 @@ protocol (std::string message)
   return Error::make (Error::Kind::Protocol, std::move (message));
 }
 
-JsonObject *
-object_at (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
-}
-
-std::string
-string_at (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return {};
-  return json_node_get_string (n);
-}
-
-/* int64 fields arrive as strings (proto3 JSON); accept numbers too. */
-gint64
-int_at (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  if (!n || !JSON_NODE_HOLDS_VALUE (n))
-    return 0;
-  if (json_node_get_value_type (n) == G_TYPE_STRING)
-    return g_ascii_strtoll (json_node_get_string (n), nullptr, 10);
-  return json_node_get_int (n);
-}
-
 std::string
 compact (JsonNode *n)
 {
@@ -75,10 +47,10 @@ status_error (JsonObject *status)
     { 13, { "INTERNAL", 500 } }, { 14, { "UNAVAILABLE", 503 } },
     { 16, { "UNAUTHENTICATED", 401 } },
   };
-  Error e = Error::make (Error::Kind::Http, string_at (status, "message"));
-  auto it = codes.find (int_at (status, "code"));
+  Error e = Error::make (Error::Kind::Http, member_string (status, "message"));
+  auto it = codes.find (member_int (status, "code"));
   const Code code = it != codes.end () ? it->second : Code{ "UNKNOWN", 500 };
-  e.status = string_at (status, "status");
+  e.status = member_string (status, "status");
   if (e.status.empty ())
     e.status = code.name;
   e.http_status = code.http;
@@ -93,7 +65,7 @@ result_of (std::string key, JsonObject *item)
 {
   BatchResult r;
   r.key = std::move (key);
-  if (JsonObject *error = object_at (item, "error")) {
+  if (JsonObject *error = member_object (item, "error")) {
     r.error = status_error (error);
   } else if (JsonNode *response = json_object_get_member (item, "response")) {
     Result<GenerateResponse> parsed = parse_generate_response (compact (response));
@@ -170,26 +142,26 @@ parse_batch_job (JsonNode *operation)
   if (!operation || !JSON_NODE_HOLDS_OBJECT (operation))
     return protocol ("the batch is not a JSON object");
   JsonObject *op = json_node_get_object (operation);
-  JsonObject *meta = object_at (op, "metadata");
+  JsonObject *meta = member_object (op, "metadata");
   BatchJob job;
-  job.name = string_at (op, "name");
+  job.name = member_string (op, "name");
   if (job.name.empty ())
-    job.name = string_at (meta, "name");
+    job.name = member_string (meta, "name");
   if (job.name.empty ())
     return protocol ("the batch has no name");
-  job.state = batch_state_from_wire (string_at (meta, "state"));
-  JsonObject *stats = object_at (meta, "batchStats");
-  job.request_count = int_at (stats, "requestCount");
-  job.succeeded = int_at (stats, "successfulRequestCount");
-  job.failed = int_at (stats, "failedRequestCount");
-  job.pending = int_at (stats, "pendingRequestCount");
-  if (JsonObject *error = object_at (op, "error"))
+  job.state = batch_state_from_wire (member_string (meta, "state"));
+  JsonObject *stats = member_object (meta, "batchStats");
+  job.request_count = member_int (stats, "requestCount");
+  job.succeeded = member_int (stats, "successfulRequestCount");
+  job.failed = member_int (stats, "failedRequestCount");
+  job.pending = member_int (stats, "pendingRequestCount");
+  if (JsonObject *error = member_object (op, "error"))
     job.error = status_error (error);
-  JsonObject *output = object_at (meta, "output");
+  JsonObject *output = member_object (meta, "output");
   if (!output)
-    output = object_at (op, "response");
-  job.responses_file = string_at (output, "responsesFile");
-  if (JsonObject *inlined = object_at (output, "inlinedResponses"))
+    output = member_object (op, "response");
+  job.responses_file = member_string (output, "responsesFile");
+  if (JsonObject *inlined = member_object (output, "inlinedResponses"))
     if (JsonNode *list = json_object_get_member (inlined, "inlinedResponses"))
       job.inlined_responses.reset (json_node_copy (list));
   return job;
@@ -206,7 +178,7 @@ parse_inline_results (const BatchJob &job, const std::vector<std::string> &keys)
     JsonObject *item = json_array_get_object_element (list, i);
     if (!item)
       return protocol ("an inline response of " + job.name + " is not an object");
-    std::string key = string_at (object_at (item, "metadata"), "key");
+    std::string key = member_string (member_object (item, "metadata"), "key");
     if (key.empty () && i < keys.size ())
       key = keys[i];
     results.push_back (result_of (std::move (key), item));
@@ -236,9 +208,9 @@ parse_results_jsonl (std::string_view jsonl)
       return protocol ("line " + std::to_string (line_no) + " of the batch results is not "
           "a JSON object");
     JsonObject *o = json_node_get_object (node.get ());
-    std::string key = string_at (o, "key");
+    std::string key = member_string (o, "key");
     if (key.empty ())
-      key = string_at (object_at (o, "metadata"), "key");
+      key = member_string (member_object (o, "metadata"), "key");
     results.push_back (result_of (std::move (key), o));
   }
   return results;

@@ -156,39 +156,6 @@ parse_duration (const std::string &s)
   return static_cast<GstClockTime> (std::llround (secs * GST_SECOND));
 }
 
-std::string
-json_string (JsonObject *obj, const char *name)
-{
-  if (!obj || !json_object_has_member (obj, name))
-    return {};
-  JsonNode *node = json_object_get_member (obj, name);
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return {};
-  return json_node_get_string (node);
-}
-
-gint64
-json_int (JsonObject *obj, const char *name)
-{
-  if (!obj || !json_object_has_member (obj, name))
-    return 0;
-  JsonNode *node = json_object_get_member (obj, name);
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-  if (json_node_get_value_type (node) == G_TYPE_STRING)
-    return g_ascii_strtoll (json_node_get_string (node), nullptr, 10);
-  return json_node_get_int (node);
-}
-
-JsonObject *
-json_object_member (JsonObject *obj, const char *name)
-{
-  if (!obj || !json_object_has_member (obj, name))
-    return nullptr;
-  JsonNode *node = json_object_get_member (obj, name);
-  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : nullptr;
-}
-
 /* A File resource, bare (GET) or wrapped in {"file": ...} (upload finalize). */
 Result<FileInfo>
 parse_file (std::string_view body)
@@ -203,22 +170,22 @@ parse_file (std::string_view body)
     return protocol_error ("File is not a JSON object");
 
   JsonObject *obj = json_node_get_object (root.get ());
-  if (JsonObject *wrapped = json_object_member (obj, "file"))
+  if (JsonObject *wrapped = member_object (obj, "file"))
     obj = wrapped;
 
   FileInfo info;
-  info.name = json_string (obj, "name");
-  info.uri = json_string (obj, "uri");
-  info.mime_type = json_string (obj, "mimeType");
-  info.display_name = json_string (obj, "displayName");
-  info.state = json_string (obj, "state");
-  info.size_bytes = json_int (obj, "sizeBytes");
+  info.name = member_string (obj, "name");
+  info.uri = member_string (obj, "uri");
+  info.mime_type = member_string (obj, "mimeType");
+  info.display_name = member_string (obj, "displayName");
+  info.state = member_string (obj, "state");
+  info.size_bytes = member_int (obj, "sizeBytes");
   info.video_duration =
-      parse_duration (json_string (json_object_member (obj, "videoMetadata"), "videoDuration"));
+      parse_duration (member_string (member_object (obj, "videoMetadata"), "videoDuration"));
 
-  if (JsonObject *err = json_object_member (obj, "error")) {
-    Error e = Error::make (Error::Kind::FileFailed, json_string (err, "message"));
-    e.status = json_string (err, "status");
+  if (JsonObject *err = member_object (obj, "error")) {
+    Error e = Error::make (Error::Kind::FileFailed, member_string (err, "message"));
+    e.status = member_string (err, "status");
     if (e.message.empty ())
       e.message = "the service could not process the file";
     info.error = std::move (e);
@@ -1946,9 +1913,9 @@ parse_model (std::string_view body)
     return protocol_error ("the model is not a JSON object");
   JsonObject *obj = json_node_get_object (root.get ());
   ModelInfo info;
-  info.name = json_string (obj, "name");
-  info.input_token_limit = std::max<gint64> (0, json_int (obj, "inputTokenLimit"));
-  info.output_token_limit = std::max<gint64> (0, json_int (obj, "outputTokenLimit"));
+  info.name = member_string (obj, "name");
+  info.input_token_limit = std::max<gint64> (0, member_int (obj, "inputTokenLimit"));
+  info.output_token_limit = std::max<gint64> (0, member_int (obj, "outputTokenLimit"));
   return info;
 }
 
@@ -1979,10 +1946,10 @@ parse_cached_content (std::string_view body)
     return protocol_error ("the cachedContents answer is not a JSON object");
   JsonObject *obj = json_node_get_object (root.get ());
   CachedContentInfo info;
-  info.name = json_string (obj, "name");
-  info.expire_time = json_string (obj, "expireTime");
+  info.name = member_string (obj, "name");
+  info.expire_time = member_string (obj, "expireTime");
   if (JsonNode *u = json_object_get_member (obj, "usageMetadata"); u && JSON_NODE_HOLDS_OBJECT (u))
-    info.total_tokens = json_int (json_node_get_object (u), "totalTokenCount");
+    info.total_tokens = member_int (json_node_get_object (u), "totalTokenCount");
   if (!g_str_has_prefix (info.name.c_str (), "cachedContents/"))
     return protocol_error ("the cachedContents answer names no cachedContents/ entry");
   return info;

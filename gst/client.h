@@ -80,7 +80,8 @@ struct FileInfo {
   std::optional<Error> error;        /* state FAILED */
 };
 
-/* Byte and timing counters, for messages and benchmarks. */
+/* What a client sent on the wire, retries included (the element logs it
+ * at stop). */
 struct ClientStats {
   guint64 requests = 0;              /* HTTP requests sent, retries included */
   guint64 retries = 0;

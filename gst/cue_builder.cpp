@@ -186,169 +186,157 @@ struct Planned {
   bool speaker_changed = false;
 };
 
-}  // namespace
-
-std::vector<Cue>
-CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime limit)
+/* "Name:" in front of an utterance whose speaker changed, cut to fit a line. */
+std::optional<Token>
+speaker_label (const TimedUtterance &u, glong width)
 {
-  const glong width = std::max<glong> (opts_.max_line_chars, 2);
-  const guint max_lines = std::max<guint> (opts_.max_lines, 1);
+  std::string name = !u.speaker_label.empty () ? u.speaker_label : u.speaker_id;
+  if (name.empty ())
+    return std::nullopt;
+  if (utf8_chars (name) + 1 > width) {
+    GPtr<gchar> cut (g_utf8_substring (name.c_str (), 0, width - 2));
+    name = std::string (cut.get ()) + "\u2026";
+  }
+  return Token{name + ":", utf8_chars (name) + 1, true};
+}
+
+/* Cuts the utterance into pieces that fit, preferring sentence ends, then
+ * phrase ends, as long as the piece is not tiny. The label opens the first. */
+std::vector<std::vector<Token>>
+cut_into_chunks (const std::vector<Token> &words, const std::optional<Token> &label,
+    glong width, guint max_lines)
+{
   const glong capacity = width * max_lines;
+  std::vector<std::vector<Token>> chunks;
+  gsize pos = 0;
+  while (pos < words.size ()) {
+    std::vector<Token> trial;
+    if (label && chunks.empty ())
+      trial.push_back (*label);
+    gsize fit = 0;
+    for (gsize k = pos; k < words.size (); k++) {
+      trial.push_back (words[k]);
+      if (greedy_lines (trial, width) > max_lines)
+        break;
+      fit++;
+    }
+    fit = std::max<gsize> (fit, 1);
 
-  std::vector<Planned> planned;
-  for (gsize ui = 0; ui < utterances.size (); ui++) {
-    const TimedUtterance &u = utterances[ui];
-    std::vector<Token> words = tokenize (u.text, width);
-    if (words.empty ())
-      continue;
-
-    const bool changed = u.speaker_id != last_speaker_;
-    last_speaker_ = u.speaker_id;
-    std::optional<Token> label;
-    if (changed) {
-      std::string name = !u.speaker_label.empty () ? u.speaker_label : u.speaker_id;
-      if (!name.empty ()) {
-        if (utf8_chars (name) + 1 > width) {
-          GPtr<gchar> cut (g_utf8_substring (name.c_str (), 0, width - 2));
-          name = std::string (cut.get ()) + "\u2026";
-        }
-        label = Token{name + ":", utf8_chars (name) + 1, true};
+    gsize take = fit;
+    if (pos + fit < words.size ()) {
+      gsize sentence = 0, phrase = 0;
+      glong chars = 0;
+      for (gsize k = 1; k <= fit; k++) {
+        const Token &w = words[pos + k - 1];
+        chars += w.chars + 1;
+        if (chars < capacity / 3)
+          continue;
+        if (ends_sentence (w))
+          sentence = k;
+        else if (ends_phrase (w))
+          phrase = k;
       }
+      take = sentence ? sentence : phrase ? phrase : fit;
     }
 
-    /* Cut the utterance into pieces that fit, preferring sentence ends, then
-     * phrase ends, as long as the piece is not tiny. */
-    std::vector<std::vector<Token>> chunks;
-    gsize pos = 0;
-    while (pos < words.size ()) {
-      std::vector<Token> trial;
-      if (label && chunks.empty ())
-        trial.push_back (*label);
-      gsize fit = 0;
-      for (gsize k = pos; k < words.size (); k++) {
-        trial.push_back (words[k]);
-        if (greedy_lines (trial, width) > max_lines)
-          break;
-        fit++;
-      }
-      fit = std::max<gsize> (fit, 1);
+    std::vector<Token> chunk;
+    if (label && chunks.empty ())
+      chunk.push_back (*label);
+    chunk.insert (chunk.end (), words.begin () + pos, words.begin () + pos + take);
+    chunks.push_back (std::move (chunk));
+    pos += take;
+  }
+  return chunks;
+}
 
-      gsize take = fit;
-      if (pos + fit < words.size ()) {
-        gsize sentence = 0, phrase = 0;
-        glong chars = 0;
-        for (gsize k = 1; k <= fit; k++) {
-          const Token &w = words[pos + k - 1];
-          chars += w.chars + 1;
-          if (chars < capacity / 3)
-            continue;
-          if (ends_sentence (w))
-            sentence = k;
-          else if (ends_phrase (w))
-            phrase = k;
-        }
-        take = sentence ? sentence : phrase ? phrase : fit;
-      }
+/* The time the utterance's cues share: to its end, else to the next one's
+ * start, else to the segment's end; never past the segment's end. */
+GstClockTime
+utterance_span (const std::vector<TimedUtterance> &utterances, gsize ui, GstClockTime limit,
+    GstClockTime max_duration)
+{
+  const TimedUtterance &u = utterances[ui];
+  GstClockTime span_end;
+  if (GST_CLOCK_TIME_IS_VALID (u.end) && u.end > u.start)
+    span_end = u.end;
+  else if (ui + 1 < utterances.size ())
+    span_end = std::max (utterances[ui + 1].start, u.start);
+  else if (GST_CLOCK_TIME_IS_VALID (limit))
+    span_end = std::max (limit, u.start);
+  else
+    span_end = u.start + max_duration;
+  if (GST_CLOCK_TIME_IS_VALID (limit))
+    span_end = std::clamp (span_end, std::min (u.start, limit), limit);
+  return span_end > u.start ? span_end - u.start : 0;
+}
 
-      std::vector<Token> chunk;
-      if (label && chunks.empty ())
-        chunk.push_back (*label);
-      chunk.insert (chunk.end (), words.begin () + pos, words.begin () + pos + take);
-      chunks.push_back (std::move (chunk));
-      pos += take;
-    }
-
-    GstClockTime span_end;
-    if (GST_CLOCK_TIME_IS_VALID (u.end) && u.end > u.start)
-      span_end = u.end;
-    else if (ui + 1 < utterances.size ())
-      span_end = std::max (utterances[ui + 1].start, u.start);
-    else if (GST_CLOCK_TIME_IS_VALID (limit))
-      span_end = std::max (limit, u.start);
-    else
-      span_end = u.start + opts_.max_duration;
-    if (GST_CLOCK_TIME_IS_VALID (limit))
-      span_end = std::clamp (span_end, std::min (u.start, limit), limit);
-    const GstClockTime span = span_end > u.start ? span_end - u.start : 0;
-
-    guint64 total = 0;
-    for (const auto &c : chunks)
-      for (const auto &t : c)
-        total += t.label ? 0 : static_cast<guint64> (t.chars);
-
-    guint64 before = 0;
-    for (gsize ci = 0; ci < chunks.size (); ci++) {
-      const auto &chunk = chunks[ci];
-      guint64 content = 0;
-      glong shown = 0;
-      for (const auto &t : chunk) {
-        content += t.label ? 0 : static_cast<guint64> (t.chars);
-        shown += t.chars;
-      }
-
-      guint lines = std::min (greedy_lines (chunk, width), max_lines);
-      std::vector<gsize> breaks = balanced_breaks (chunk, lines, width);
-      if (breaks.empty () && lines > 1) {
-        /* Only a forced piece can fail to balance: fall back to greedy. */
-        glong used = 0;
-        for (gsize i = 0; i < chunk.size (); i++) {
-          if (i > 0 && used + 1 + chunk[i].chars > width) {
-            breaks.push_back (i);
-            used = chunk[i].chars;
-          } else {
-            used += (i > 0 ? 1 : 0) + chunk[i].chars;
-          }
-        }
-      }
-
-      Planned p;
-      p.pts = u.start + gst_util_uint64_scale (span, before, std::max<guint64> (total, 1));
-      p.slot = gst_util_uint64_scale (span, content, std::max<guint64> (total, 1));
-      p.chars = shown;
-      p.speaker_id = u.speaker_id;
-      p.voice = u.voice;
-      p.speaker_changed = changed && ci == 0;
-      gsize next_break = 0;
-      for (gsize i = 0; i < chunk.size (); i++) {
-        if (i > 0) {
-          bool newline = next_break < breaks.size () && breaks[next_break] == i;
-          if (newline)
-            next_break++;
-          p.text += newline ? '\n' : ' ';
-          p.markup += newline ? '\n' : ' ';
-        }
-        p.text += chunk[i].text;
-        if (chunk[i].label)
-          p.markup += "<span foreground=\"" + colour_for (u.speaker_id) + "\">"
-              + escape (chunk[i].text) + "</span>";
-        else
-          p.markup += escape (chunk[i].text);
-      }
-      planned.push_back (std::move (p));
-      before += content;
+/* Where a chunk's lines break: balanced, or greedy for a forced piece,
+ * the only kind that can fail to balance. */
+std::vector<gsize>
+line_breaks (const std::vector<Token> &chunk, glong width, guint max_lines)
+{
+  guint lines = std::min (greedy_lines (chunk, width), max_lines);
+  std::vector<gsize> breaks = balanced_breaks (chunk, lines, width);
+  if (!breaks.empty () || lines <= 1)
+    return breaks;
+  glong used = 0;
+  for (gsize i = 0; i < chunk.size (); i++) {
+    if (i > 0 && used + 1 + chunk[i].chars > width) {
+      breaks.push_back (i);
+      used = chunk[i].chars;
+    } else {
+      used += (i > 0 ? 1 : 0) + chunk[i].chars;
     }
   }
+  return breaks;
+}
 
-  /* Place the cues: long enough to read, within [min, max], never past the
-   * next cue's start. A cue keeps the time the model gave it, even right at
-   * the end of the segment: it may then run past `limit` by less than
-   * min_duration rather than be moved earlier than the words or dropped. */
+/* The chunk's text and markup, its lines joined with '\n'. */
+void
+lay_out (const std::vector<Token> &chunk, const std::vector<gsize> &breaks,
+    const std::string &speaker_id, Planned &p)
+{
+  gsize next_break = 0;
+  for (gsize i = 0; i < chunk.size (); i++) {
+    if (i > 0) {
+      bool newline = next_break < breaks.size () && breaks[next_break] == i;
+      if (newline)
+        next_break++;
+      p.text += newline ? '\n' : ' ';
+      p.markup += newline ? '\n' : ' ';
+    }
+    p.text += chunk[i].text;
+    if (chunk[i].label)
+      p.markup += "<span foreground=\"" + colour_for (speaker_id) + "\">"
+          + escape (chunk[i].text) + "</span>";
+    else
+      p.markup += escape (chunk[i].text);
+  }
+}
+
+/* Place the cues: long enough to read, within [min, max], never past the
+ * next cue's start. A cue keeps the time the model gave it, even right at
+ * the end of the segment: it may then run past `limit` by less than
+ * min_duration rather than be moved earlier than the words or dropped. */
+std::vector<Cue>
+place (std::vector<Planned> &planned, GstClockTime limit, const CueOptions &opts)
+{
   std::vector<Cue> cues;
   GstClockTime prev_end = 0;
   for (gsize i = 0; i < planned.size (); i++) {
     Planned &p = planned[i];
     GstClockTime pts = std::max (p.pts, prev_end);
 
-    GstClockTime reading = opts_.max_chars_per_second > 0
-        ? static_cast<GstClockTime> (p.chars / opts_.max_chars_per_second * GST_SECOND)
+    GstClockTime reading = opts.max_chars_per_second > 0
+        ? static_cast<GstClockTime> (p.chars / opts.max_chars_per_second * GST_SECOND)
         : 0;
-    GstClockTime want = std::clamp (std::max (reading, p.slot), opts_.min_duration,
-        std::max (opts_.max_duration, opts_.min_duration));
+    GstClockTime want = std::clamp (std::max (reading, p.slot), opts.min_duration,
+        std::max (opts.max_duration, opts.min_duration));
     GstClockTime end = pts + want;
     if (i + 1 < planned.size () && planned[i + 1].pts > pts)
       end = std::min (end, planned[i + 1].pts);
     if (GST_CLOCK_TIME_IS_VALID (limit))
-      end = std::min (end, std::max (limit, pts + opts_.min_duration));
+      end = std::min (end, std::max (limit, pts + opts.min_duration));
 
     Cue cue;
     cue.pts = pts;
@@ -362,6 +350,58 @@ CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime l
     prev_end = end;
   }
   return cues;
+}
+
+}  // namespace
+
+std::vector<Cue>
+CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime limit)
+{
+  const glong width = std::max<glong> (opts_.max_line_chars, 2);
+  const guint max_lines = std::max<guint> (opts_.max_lines, 1);
+
+  std::vector<Planned> planned;
+  for (gsize ui = 0; ui < utterances.size (); ui++) {
+    const TimedUtterance &u = utterances[ui];
+    std::vector<Token> words = tokenize (u.text, width);
+    if (words.empty ())
+      continue;
+
+    const bool changed = u.speaker_id != last_speaker_;
+    last_speaker_ = u.speaker_id;
+    const std::optional<Token> label = changed ? speaker_label (u, width) : std::nullopt;
+    const auto chunks = cut_into_chunks (words, label, width, max_lines);
+    const GstClockTime span = utterance_span (utterances, ui, limit, opts_.max_duration);
+
+    /* The span is shared by the text each chunk holds, labels aside. */
+    auto content_of = [] (const std::vector<Token> &chunk) {
+      guint64 n = 0;
+      for (const auto &t : chunk)
+        n += t.label ? 0 : static_cast<guint64> (t.chars);
+      return n;
+    };
+    guint64 total = 0;
+    for (const auto &c : chunks)
+      total += content_of (c);
+
+    guint64 before = 0;
+    for (gsize ci = 0; ci < chunks.size (); ci++) {
+      const auto &chunk = chunks[ci];
+      const guint64 content = content_of (chunk);
+      Planned p;
+      p.pts = u.start + gst_util_uint64_scale (span, before, std::max<guint64> (total, 1));
+      p.slot = gst_util_uint64_scale (span, content, std::max<guint64> (total, 1));
+      for (const auto &t : chunk)
+        p.chars += t.chars;
+      p.speaker_id = u.speaker_id;
+      p.voice = u.voice;
+      p.speaker_changed = changed && ci == 0;
+      lay_out (chunk, line_breaks (chunk, width, max_lines), u.speaker_id, p);
+      planned.push_back (std::move (p));
+      before += content;
+    }
+  }
+  return place (planned, limit, opts_);
 }
 
 }  // namespace gemini

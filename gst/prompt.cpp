@@ -25,12 +25,6 @@ stream_timecode (GstClockTime t)
   return s.get ();
 }
 
-std::string
-or_unknown (const std::string &s)
-{
-  return s.empty () ? "?" : s;
-}
-
 /* The user's text must not be able to close our delimiter and speak as
  * instructions. */
 std::string

@@ -185,6 +185,20 @@ node_to_string (JsonNode *node)
 
 }  // namespace
 
+std::optional<MediaResolution>
+media_resolution_from_name (std::string_view name)
+{
+  if (name.empty () || name == "auto")
+    return MediaResolution::Unspecified;
+  if (name == "low")
+    return MediaResolution::Low;
+  if (name == "medium")
+    return MediaResolution::Medium;
+  if (name == "high")
+    return MediaResolution::High;
+  return std::nullopt;
+}
+
 const char *
 media_resolution_to_wire (MediaResolution r)
 {

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -20,6 +21,10 @@ enum class MediaResolution { Unspecified, Low, Medium, High };
 
 /* "MEDIA_RESOLUTION_LOW", ... */
 const char *media_resolution_to_wire (MediaResolution r);
+
+/* The names the element's enum and the CLI use: "low", "medium", "high";
+ * "auto" (and "") leave it Unspecified. nullopt for any other name. */
+std::optional<MediaResolution> media_resolution_from_name (std::string_view name);
 
 /* Part.videoMetadata. Offsets are in the uploaded file's timeline. */
 struct VideoMetadata {

@@ -17,64 +17,6 @@ namespace {
 
 constexpr gsize MAX_RAW_MESSAGE = 500;
 
-/* proto3 JSON sends int64 as strings and int32 as numbers; accept both. */
-gint64
-member_int (JsonObject *obj, const char *name)
-{
-  JsonNode *node = obj ? json_object_get_member (obj, name) : nullptr;
-  if (!node || !JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-
-  switch (json_node_get_value_type (node)) {
-    case G_TYPE_INT64:
-      return json_node_get_int (node);
-    case G_TYPE_DOUBLE: {
-      /* A count written as 4e+29 (or NaN) must not reach the conversion,
-       * which is undefined out of range. */
-      const double d = json_node_get_double (node);
-      if (!(d > static_cast<double> (G_MININT64) && d < static_cast<double> (G_MAXINT64)))
-        return 0;
-      return static_cast<gint64> (d);
-    }
-    case G_TYPE_STRING:
-      return g_ascii_strtoll (json_node_get_string (node), nullptr, 10);
-    default:
-      return 0;
-  }
-}
-
-std::string
-member_string (JsonObject *obj, const char *name)
-{
-  JsonNode *node = obj ? json_object_get_member (obj, name) : nullptr;
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return {};
-  return json_node_get_string (node);
-}
-
-JsonObject *
-member_object (JsonObject *obj, const char *name)
-{
-  JsonNode *node = obj ? json_object_get_member (obj, name) : nullptr;
-  return node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : nullptr;
-}
-
-JsonArray *
-member_array (JsonObject *obj, const char *name)
-{
-  JsonNode *node = obj ? json_object_get_member (obj, name) : nullptr;
-  return node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : nullptr;
-}
-
-bool
-member_bool (JsonObject *obj, const char *name)
-{
-  JsonNode *node = obj ? json_object_get_member (obj, name) : nullptr;
-  return node && JSON_NODE_HOLDS_VALUE (node)
-      && json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
-}
-
 std::vector<ModalityTokens>
 parse_details (JsonObject *usage, const char *name)
 {

@@ -100,19 +100,13 @@ same_person (const std::vector<std::string> &a, const std::vector<std::string> &
   return g_utf8_get_char (fa->c_str ()) == g_utf8_get_char (fb->c_str ());
 }
 
-bool
-known_value (const std::string &s)
-{
-  return !s.empty () && s != "?";
-}
-
 /* Fills what was unknown; a value once known is never replaced. */
 void
 merge_info (Speaker &into, const Speaker &from)
 {
   for (auto field : {&Speaker::name, &Speaker::company, &Speaker::position,
            &Speaker::role_in_video}) {
-    if (!known_value (into.*field) && known_value (from.*field))
+    if (is_unknown (into.*field) && !is_unknown (from.*field))
       into.*field = from.*field;
   }
   into.voice = from.voice;
@@ -201,7 +195,7 @@ SpeakerRegistry::resolve (const SegmentTranscript &segment)
   for (const auto &u : segment.utterances) {
     spoke.insert (u.voice);
     if (listed.insert (u.voice).second)
-      voices.push_back (Speaker{u.voice, "?", "?", "?", "?"});
+      voices.push_back (Speaker::unknown (u.voice));
   }
 
   std::map<std::string, std::string> ids;

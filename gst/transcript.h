@@ -3,11 +3,29 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gst/gst.h>
 
 namespace gemini {
+
+/* The tables' word for "not found". The model writes it; every output
+ * (tags, metas, messages, files) shows it for a field nobody filled in, so
+ * that an empty string never stands for a person. */
+inline constexpr std::string_view UNKNOWN = "?";
+
+inline bool
+is_unknown (std::string_view v)
+{
+  return v.empty () || v == UNKNOWN;
+}
+
+inline std::string
+or_unknown (const std::string &v)
+{
+  return v.empty () ? std::string (UNKNOWN) : v;
+}
 
 /* One row of the transcripts table. Times are relative to the start of the
  * segment's media (0 = first sample sent), already clamped and monotonic. */
@@ -18,7 +36,7 @@ struct Utterance {
   std::string voice;                         /* request-local voice id */
 };
 
-/* One row of the speakers table. "?" (or empty) means not found. */
+/* One row of the speakers table; a field is_unknown () when not found. */
 struct Speaker {
   std::string voice;
   std::string name;
@@ -26,7 +44,14 @@ struct Speaker {
   std::string position;
   std::string role_in_video;
 
-  bool identified () const { return !name.empty () && name != "?"; }
+  bool identified () const { return !is_unknown (name); }
+  /* A voice that spoke but is not in the table. */
+  static Speaker
+  unknown (std::string voice)
+  {
+    const std::string u (UNKNOWN);
+    return Speaker{std::move (voice), u, u, u, u};
+  }
 };
 
 struct SegmentTranscript {

@@ -12,6 +12,7 @@
 
 #include "debug.h"
 #include "glib_ptr.h"
+#include "json_doc.h"
 #include "bounds.h"
 #include "timecode.h"
 
@@ -207,11 +208,11 @@ normalize_voice (JsonNode *node)
 {
   auto s = node_string (node);
   if (!s)
-    return "?";
+    return std::string (UNKNOWN);
   std::string v = trim (*s);
   gsize i = v.find_first_of ("0123456789");
   if (i == std::string::npos)
-    return v.empty () ? "?" : v;
+    return or_unknown (v);
   gsize j = v.find_first_not_of ("0123456789", i);
   std::string digits = v.substr (i, j == std::string::npos ? std::string::npos : j - i);
   gsize nz = digits.find_first_not_of ('0');
@@ -225,8 +226,7 @@ field_or_unknown (JsonObject *obj, const char *name, const char *alias = nullptr
   if (!n && alias)
     n = member_ci (obj, alias);
   auto s = node_string (n);
-  std::string v = s ? trim (*s) : std::string ();
-  return v.empty () ? "?" : v;
+  return or_unknown (s ? trim (*s) : std::string ());
 }
 
 /* What an answer holds, read up to the bounds of its clip
@@ -390,32 +390,18 @@ sanitize_controls (std::string_view s, bool &changed)
 {
   std::string out;
   out.reserve (s.size ());
-  bool in_string = false, escape = false;
+  JsonTextScanner scan;
   changed = false;
   for (char ch : s) {
     auto c = static_cast<unsigned char> (ch);
-    if (c < 0x20) {
-      if (in_string) {
-        out += ' ';
-        changed = true;
-        escape = false;
-        continue;
-      }
-      if (c != '\t' && c != '\n' && c != '\r') {
-        changed = true;
-        continue;
-      }
+    if (c < 0x20 && scan.in_string ()) {
+      ch = ' ';
+      changed = true;
+    } else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      changed = true;
+      continue;
     }
-    if (in_string) {
-      if (escape)
-        escape = false;
-      else if (c == '\\')
-        escape = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    }
+    scan.step (ch);
     out += ch;
   }
   return out;
@@ -426,31 +412,16 @@ sanitize_controls (std::string_view s, bool &changed)
 gsize
 value_end (std::string_view s, gsize begin, bool &too_deep)
 {
+  JsonTextScanner scan;
   gsize depth = 0;
-  bool in_string = false, escape = false;
   too_deep = false;
   for (gsize i = begin; i < s.size (); i++) {
-    char c = s[i];
-    if (in_string) {
-      if (escape)
-        escape = false;
-      else if (c == '\\')
-        escape = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '{':
-      case '[':
+    switch (scan.step (s[i])) {
+      case JsonTextScanner::Token::Open:
         if (++depth > MAX_DEPTH)
           too_deep = true;
         break;
-      case '}':
-      case ']':
+      case JsonTextScanner::Token::Close:
         if (depth == 0 || --depth == 0)
           return i + 1;
         break;
@@ -474,31 +445,25 @@ salvage (std::string_view s, Extracted &out)
     gsize start;
   };
   std::vector<Frame> stack;
-  bool in_string = false, escape = false;
+  JsonTextScanner scan;
   gsize string_start = 0;
   std::string_view last_string, key;
   GPtr<JsonParser> parser (json_parser_new ());
 
   for (gsize i = 0; i < s.size (); i++) {
-    char c = s[i];
-    if (in_string) {
-      if (escape) {
-        escape = false;
-      } else if (c == '\\') {
-        escape = true;
-      } else if (c == '"') {
-        in_string = false;
-        last_string = s.substr (string_start, i - string_start);
-      }
+    const char c = s[i];
+    const JsonTextScanner::Token token = scan.step (c);
+    if (token == JsonTextScanner::Token::StringStart) {
+      string_start = i + 1;
       continue;
     }
+    if (token == JsonTextScanner::Token::StringEnd)
+      last_string = s.substr (string_start, i - string_start);
+    if (token == JsonTextScanner::Token::StringEnd || scan.in_string ())
+      continue;
 
     const bool at_root_object = stack.size () == 1 && stack[0].kind == '{';
     switch (c) {
-      case '"':
-        in_string = true;
-        string_start = i + 1;
-        break;
       case ':':
         if (at_root_object)
           key = last_string;
@@ -684,14 +649,10 @@ drop_row_loops (std::vector<RawUtterance> &rows, Repairs &repairs)
   rows = std::move (kept);
 }
 
-}  // namespace
-
-Result<SegmentTranscript>
-parse_transcript (std::string_view text, const ParseContext &ctx)
+/* Valid UTF-8 without raw control characters, each repair said. */
+std::string
+clean_answer (std::string_view text, Repairs &repairs)
 {
-  ensure_debug_category ();
-
-  Repairs repairs;
   GPtr<gchar> valid (g_utf8_make_valid (text.data (), static_cast<gssize> (text.size ())));
   std::string_view valid_view (valid.get ());
   if (valid_view.size () != text.size () || valid_view != text)
@@ -699,16 +660,19 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
 
   bool controls_changed = false;
   std::string clean = sanitize_controls (valid_view, controls_changed);
-  valid.reset ();
   if (controls_changed)
     repairs.add ("controls", "control characters in the answer replaced");
+  return clean;
+}
 
-  if (clean.find_first_not_of (" \t\n\r") == std::string::npos)
-    return Error::make (Error::Kind::Protocol, "empty answer");
-
-  /* The JSON may be fenced or follow prose; try the first few openings. */
+/* The tables of the answer. The JSON may be fenced or follow prose: the
+ * first few openings are tried, each parsed whole or, when that fails (a
+ * cut answer), salvaged row by row. */
+Extracted
+extract_answer (const std::string &clean, const ParseContext &ctx, bool &salvaged)
+{
   Extracted ex (ctx);
-  bool salvaged = false;
+  salvaged = false;
   gsize from = 0;
   GPtr<JsonParser> parser (json_parser_new ());
   for (int attempt = 0; attempt < 4 && !ex.recognized; attempt++) {
@@ -734,18 +698,16 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     salvage (std::string_view (clean).substr (begin), ex);
     salvaged = ex.recognized;
   }
+  return ex;
+}
 
-  if (!ex.recognized)
-    return Error::make (Error::Kind::Protocol, "answer holds no transcript table");
-
-  SegmentTranscript out;
-  out.language = !ex.language.empty () ? ex.language : scan_language (clean);
-  out.truncated = ctx.truncated || salvaged;
+void
+report_dropped (const Extracted &ex, const ParseContext &ctx, bool salvaged, Repairs &repairs)
+{
   if (salvaged) {
     repairs.add ("salvage", "answer cut: kept " + std::to_string (ex.rows.size ())
         + " complete rows");
   }
-
   if (ex.rows_over > 0) {
     repairs.add ("too-many-rows", std::to_string (ex.rows.size () + ex.rows_over)
         + " rows, more than anyone says in "
@@ -758,53 +720,64 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
         + " speakers, more than " + std::to_string (ex.max_speakers)
         + " for the clip: the rest dropped");
   }
+}
 
-  std::vector<RawUtterance> &rows = ex.rows;
-
+/* Rows without text, and the loops a model falls into, dropped. */
+void
+drop_empty_and_loops (std::vector<RawUtterance> &rows, Repairs &repairs)
+{
   gsize before = rows.size ();
   std::erase_if (rows, [] (const RawUtterance &u) { return u.text.empty (); });
   if (rows.size () != before) {
     repairs.add ("empty", std::to_string (before - rows.size ())
         + " rows without text dropped");
   }
-
   collapse_text_loops (rows, repairs);
   drop_row_loops (rows, repairs);
+}
 
+/* Times relative to the stream rather than the clip. */
+void
+undo_stream_offset (std::vector<RawUtterance> &rows, const ParseContext &ctx, Repairs &repairs)
+{
   const GstClockTime duration = ctx.duration;
   const gint64 dur = static_cast<gint64> (duration);
-
-  /* Times relative to the stream rather than the clip. */
-  if (ctx.clip_offset > 0 && duration > 0) {
-    const gint64 lo = static_cast<gint64> (ctx.clip_offset) - static_cast<gint64> (TOLERANCE);
-    const gint64 hi = static_cast<gint64> (ctx.clip_offset + duration + TOLERANCE);
-    bool all_inside = true, some_beyond = false, any = false;
-    auto check = [&] (const std::optional<RawTime> &t) {
-      if (!t)
-        return;
-      any = true;
-      if (t->ns < lo || t->ns > hi)
-        all_inside = false;
-      if (t->ns > dur + static_cast<gint64> (TOLERANCE))
-        some_beyond = true;
-    };
-    for (const auto &u : rows) {
-      check (u.start);
-      check (u.end);
-    }
-    if (any && all_inside && some_beyond) {
-      const gint64 off = static_cast<gint64> (ctx.clip_offset);
-      for (auto &u : rows) {
-        if (u.start)
-          u.start->ns = std::max<gint64> (0, u.start->ns - off);
-        if (u.end)
-          u.end->ns = std::max<gint64> (0, u.end->ns - off);
-      }
-      repairs.add ("absolute", "timecodes relative to the stream, moved by -"
-          + format_timecode (ctx.clip_offset, true));
-    }
+  if (ctx.clip_offset == 0 || duration == 0)
+    return;
+  const gint64 lo = static_cast<gint64> (ctx.clip_offset) - static_cast<gint64> (TOLERANCE);
+  const gint64 hi = static_cast<gint64> (ctx.clip_offset + duration + TOLERANCE);
+  bool all_inside = true, some_beyond = false, any = false;
+  auto check = [&] (const std::optional<RawTime> &t) {
+    if (!t)
+      return;
+    any = true;
+    if (t->ns < lo || t->ns > hi)
+      all_inside = false;
+    if (t->ns > dur + static_cast<gint64> (TOLERANCE))
+      some_beyond = true;
+  };
+  for (const auto &u : rows) {
+    check (u.start);
+    check (u.end);
   }
+  if (!any || !all_inside || !some_beyond)
+    return;
+  const gint64 off = static_cast<gint64> (ctx.clip_offset);
+  for (auto &u : rows) {
+    if (u.start)
+      u.start->ns = std::max<gint64> (0, u.start->ns - off);
+    if (u.end)
+      u.end->ns = std::max<gint64> (0, u.end->ns - off);
+  }
+  repairs.add ("absolute", "timecodes relative to the stream, moved by -"
+      + format_timecode (ctx.clip_offset, true));
+}
 
+/* Every row gets a start inside the clip, in order. */
+void
+repair_starts (std::vector<RawUtterance> &rows, GstClockTime duration, Repairs &repairs)
+{
+  const gint64 dur = static_cast<gint64> (duration);
   /* Clamp what was read into the clip. */
   for (auto &u : rows) {
     if (!u.start)
@@ -863,8 +836,14 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     }
     repairs.add ("spread", "all rows had the same timecode, spread over the segment");
   }
+}
 
-  out.utterances.reserve (rows.size ());
+std::vector<Utterance>
+to_utterances (std::vector<RawUtterance> &rows, GstClockTime duration, Repairs &repairs)
+{
+  const gint64 dur = static_cast<gint64> (duration);
+  std::vector<Utterance> out;
+  out.reserve (rows.size ());
   for (auto &u : rows) {
     Utterance utt;
     utt.start = static_cast<GstClockTime> (u.start->ns);
@@ -882,33 +861,70 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
     }
     utt.text = std::move (u.text);
     utt.voice = std::move (u.voice);
-    out.utterances.push_back (std::move (utt));
+    out.push_back (std::move (utt));
   }
+  return out;
+}
 
-  /* One row per voice; later rows fill what earlier ones left unknown. */
+/* One row per voice; later rows fill what earlier ones left unknown. */
+std::vector<Speaker>
+merge_speakers (std::vector<Speaker> &listed, const std::vector<Utterance> &utterances,
+    Repairs &repairs)
+{
+  std::vector<Speaker> out;
   std::unordered_map<std::string, gsize> by_voice;
-  for (auto &s : ex.speakers) {
-    auto [it, added] = by_voice.try_emplace (s.voice, out.speakers.size ());
+  for (auto &s : listed) {
+    auto [it, added] = by_voice.try_emplace (s.voice, out.size ());
     if (added) {
-      out.speakers.push_back (std::move (s));
+      out.push_back (std::move (s));
       continue;
     }
-    Speaker &known = out.speakers[it->second];
+    Speaker &known = out[it->second];
     for (auto field : {&Speaker::name, &Speaker::company, &Speaker::position,
              &Speaker::role_in_video}) {
-      if (known.*field == "?")
+      if (is_unknown (known.*field))
         known.*field = s.*field;
     }
     repairs.add ("duplicate-voice", "voice " + s.voice + " listed twice, merged");
   }
   /* Speakers never heard stay: they may be on screen (a name card for
    * someone who speaks in the next segment). */
-  for (const auto &u : out.utterances) {
-    if (!by_voice.try_emplace (u.voice, out.speakers.size ()).second)
+  for (const auto &u : utterances) {
+    if (!by_voice.try_emplace (u.voice, out.size ()).second)
       continue;
-    out.speakers.push_back (Speaker{u.voice, "?", "?", "?", "?"});
+    out.push_back (Speaker::unknown (u.voice));
     repairs.add ("missing-voice", "voice " + u.voice + " missing from the speakers table");
   }
+  return out;
+}
+
+}  // namespace
+
+Result<SegmentTranscript>
+parse_transcript (std::string_view text, const ParseContext &ctx)
+{
+  ensure_debug_category ();
+
+  Repairs repairs;
+  const std::string clean = clean_answer (text, repairs);
+  if (clean.find_first_not_of (" \t\n\r") == std::string::npos)
+    return Error::make (Error::Kind::Protocol, "empty answer");
+
+  bool salvaged = false;
+  Extracted ex = extract_answer (clean, ctx, salvaged);
+  if (!ex.recognized)
+    return Error::make (Error::Kind::Protocol, "answer holds no transcript table");
+
+  SegmentTranscript out;
+  out.language = !ex.language.empty () ? ex.language : scan_language (clean);
+  out.truncated = ctx.truncated || salvaged;
+  report_dropped (ex, ctx, salvaged, repairs);
+
+  drop_empty_and_loops (ex.rows, repairs);
+  undo_stream_offset (ex.rows, ctx, repairs);
+  repair_starts (ex.rows, ctx.duration, repairs);
+  out.utterances = to_utterances (ex.rows, ctx.duration, repairs);
+  out.speakers = merge_speakers (ex.speakers, out.utterances, repairs);
 
   if (out.truncated) {
     if (out.utterances.empty ()) {

@@ -9,6 +9,8 @@
                               again: no duplicate upload, no second job, identical outputs
   test_batch_cli.py failures  one request failing in the job and one unreadable input, then
                               --retry-failed with a new job of one request
+  test_batch_cli.py par       an anamorphic input (720x576, pixels 16:15, made by ffmpeg): the
+                              pictures uploaded have square pixels, 768x576, as the element sends
 
 Needs GEMINI_TRANSCRIBE and GEMINI_EMULATOR (set by meson); espeak-ng makes the speech.
 """
@@ -317,12 +319,30 @@ def test_failures(work, emu):
     print("ok: a failed request and an unreadable input, then --retry-failed")
 
 
+def test_par(work, emu):
+    clip = os.path.join(work, "anamorphic.mkv")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=720x576:rate=25:duration=3", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=3", "-vf", "setsar=16/15", "-c:v", "mjpeg",
+                    "-c:a", "pcm_s16le", clip], check=True)
+    emu.setup(script([]))
+    out = os.path.join(work, "out")
+    os.mkdir(out)
+    run(emu, command([clip], out))
+    sizes = [(m["width"], m["height"]) for e in emu.log() for m in e.get("media", [])
+             if m.get("has_video")]
+    check(sizes and set(sizes) == {(768, 576)}, f"pictures uploaded at {sizes}, expected 768x576")
+    print("ok: 720x576 at 16:15 uploaded as 768x576 square pixels")
+
+
 def main():
     which = sys.argv[1]
     work = tempfile.mkdtemp(prefix="gemini-batch-")
     emu = EmulatorProgram(EMULATOR)
     try:
-        {"clips": test_clips, "kills": test_kills, "failures": test_failures}[which](work, emu)
+        tests = {"clips": test_clips, "kills": test_kills, "failures": test_failures,
+                 "par": test_par}
+        tests[which](work, emu)
     finally:
         emu.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -14,8 +14,12 @@
 #include <libsoup/soup.h>
 
 #include "glib_ptr.h"
+#include "json_helpers.h"
+#include "validator.h"
 
 namespace gemini::test {
+
+using namespace emu;
 
 namespace {
 
@@ -24,71 +28,6 @@ constexpr const char *kJobType =
 constexpr const char *kOutputType =
     "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput";
 
-std::string
-compact (JsonNode *node)
-{
-  GPtr<gchar> s (json_to_string (node, FALSE));
-  return s.get ();
-}
-
-std::string
-compact (JsonObject *o)
-{
-  GPtr<JsonNode> n (json_node_init_object (json_node_alloc (), o));
-  return compact (n.get ());
-}
-
-std::string
-now_rfc3339 ()
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  GPtr<gchar> s (g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ"));
-  return s.get ();
-}
-
-/* "display_name" for "displayName" and "display_name". */
-std::string
-snake (const char *name)
-{
-  std::string out;
-  for (const char *c = name; *c; c++) {
-    if (g_ascii_isupper (*c)) {
-      out += '_';
-      out += g_ascii_tolower (*c);
-    } else {
-      out += *c;
-    }
-  }
-  return out;
-}
-
-/* The member named `snake_name` in either spelling. */
-JsonNode *
-field (JsonObject *o, const std::string &snake_name)
-{
-  GList *names = json_object_get_members (o);
-  JsonNode *found = nullptr;
-  for (GList *l = names; l && !found; l = l->next)
-    if (snake (static_cast<const char *> (l->data)) == snake_name)
-      found = json_object_get_member (o, static_cast<const char *> (l->data));
-  g_list_free (names);
-  return found;
-}
-
-JsonObject *
-object_member (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : nullptr;
-}
-
-JsonArray *
-array_member (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : nullptr;
-  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : nullptr;
-}
-
 /* The first member of `o` not in `allowed` (snake_case), or "". */
 std::string
 unknown_member (JsonObject *o, std::initializer_list<const char *> allowed)
@@ -96,7 +35,7 @@ unknown_member (JsonObject *o, std::initializer_list<const char *> allowed)
   GList *names = json_object_get_members (o);
   std::string unknown;
   for (GList *l = names; l && unknown.empty (); l = l->next) {
-    std::string s = snake (static_cast<const char *> (l->data));
+    std::string s = snake_case (static_cast<const char *> (l->data));
     if (std::none_of (allowed.begin (), allowed.end (),
             [&] (const char *a) { return s == a; }))
       unknown = static_cast<const char *> (l->data);
@@ -108,9 +47,7 @@ unknown_member (JsonObject *o, std::initializer_list<const char *> allowed)
 BatchAnswer
 unknown_field (const std::string &name, const std::string &at)
 {
-  return BatchAnswer::error (400, "INVALID_ARGUMENT",
-      "Invalid JSON payload received. Unknown name \"" + name + "\"" +
-      (at.empty () ? "" : " at '" + at + "'") + ": Cannot find field.");
+  return BatchAnswer::error (400, "INVALID_ARGUMENT", unknown_name_message (name, at));
 }
 
 /* google.rpc.Code for the status strings the emulator answers with. */
@@ -421,7 +358,7 @@ BatchService::handle (const std::string &kind, const std::string &path, const st
   BatchAnswer a;
   if (kind == "batch_get") {
     GPtr<JsonObject> o (job->to_json ());
-    a.body = compact (o.get ());
+    a.body = to_json_string (o.get ());
   } else if (kind == "batch_cancel") {
     if (job->terminal ())
       return BatchAnswer::error (400, "FAILED_PRECONDITION", "Batch batches/" + id +
@@ -466,35 +403,29 @@ BatchService::Impl::create (const std::string &model_method, const std::string &
   JsonObject *top = json_node_get_object (root.get ());
   if (auto u = unknown_member (top, { "batch" }); !u.empty ())
     return unknown_field (u, "");
-  JsonNode *batch = field (top, "batch");
+  JsonNode *batch = member_in_any_spelling (top, "batch");
   if (!batch || !JSON_NODE_HOLDS_OBJECT (batch))
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch is required.");
   JsonObject *b = json_node_get_object (batch);
   if (auto u = unknown_member (b, { "display_name", "input_config", "model", "priority" });
       !u.empty ())
     return unknown_field (u, "batch");
-  if (JsonNode *m = field (b, "model");
+  if (JsonNode *m = member_in_any_spelling (b, "model");
       m && g_strcmp0 (json_node_get_string (m), ("models/" + model).c_str ()) != 0)
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.model does not match the model "
         "of the request URL.");
 
   auto job = std::make_shared<Job> ();
-  job->id = [] {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    std::string s;
-    for (int i = 0; i < 16; i++)
-      s += alphabet[g_random_int_range (0, 36)];
-    return s;
-  } ();
+  job->id = random_id (16);
   job->model = model;
-  JsonNode *config = field (b, "input_config");
+  JsonNode *config = member_in_any_spelling (b, "input_config");
   if (!config || !JSON_NODE_HOLDS_OBJECT (config))
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.input_config is required.");
   BatchAnswer answer = add_requests (*job, config);
   if (answer.status != 200)
     return answer;
   /* The Batch API reference (ai.google.dev/api/batch-mode) marks it Required. */
-  JsonNode *d = field (b, "display_name");
+  JsonNode *d = member_in_any_spelling (b, "display_name");
   if (!d || !JSON_NODE_HOLDS_VALUE (d) || json_node_get_value_type (d) != G_TYPE_STRING
       || !*json_node_get_string (d))
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.display_name is required.");
@@ -511,7 +442,7 @@ BatchService::Impl::create (const std::string &model_method, const std::string &
   jobs[job->id] = job;
   order.push_back (job->id);
   GPtr<JsonObject> o (job->to_json ());
-  answer.body = compact (o.get ());
+  answer.body = to_json_string (o.get ());
   workers.emplace_back ([self = shared_from_this (), job] { self->run (job); });
   return answer;
 }
@@ -522,8 +453,8 @@ BatchService::Impl::add_requests (Job &job, JsonNode *config)
   JsonObject *c = json_node_get_object (config);
   if (auto u = unknown_member (c, { "requests", "file_name" }); !u.empty ())
     return unknown_field (u, "batch.input_config");
-  JsonNode *requests = field (c, "requests");
-  JsonNode *file = field (c, "file_name");
+  JsonNode *requests = member_in_any_spelling (c, "requests");
+  JsonNode *file = member_in_any_spelling (c, "file_name");
   if ((requests == nullptr) == (file == nullptr))
     return BatchAnswer::error (400, "INVALID_ARGUMENT", "batch.input_config must set exactly "
         "one of requests or file_name.");
@@ -536,7 +467,7 @@ BatchService::Impl::add_requests (Job &job, JsonNode *config)
           "'batch.input_config.requests': expected an InlinedRequests object.");
     if (auto u = unknown_member (ro, { "requests" }); !u.empty ())
       return unknown_field (u, "batch.input_config.requests");
-    JsonNode *list = field (ro, "requests");
+    JsonNode *list = member_in_any_spelling (ro, "requests");
     JsonArray *a = list && JSON_NODE_HOLDS_ARRAY (list) ? json_node_get_array (list) : nullptr;
     if (!a || json_array_get_length (a) == 0)
       return BatchAnswer::error (400, "INVALID_ARGUMENT",
@@ -550,12 +481,12 @@ BatchService::Impl::add_requests (Job &job, JsonNode *config)
             "': expected an InlinedRequest object.");
       if (auto u = unknown_member (item, { "request", "metadata" }); !u.empty ())
         return unknown_field (u, where);
-      JsonNode *meta = field (item, "metadata");
+      JsonNode *meta = member_in_any_spelling (item, "metadata");
       std::string key;
       if (meta && JSON_NODE_HOLDS_OBJECT (meta))
         key = json_object_get_string_member_with_default (json_node_get_object (meta), "key",
             "");
-      if (auto e = add_request (job, field (item, "request"), meta, key, where))
+      if (auto e = add_request (job, member_in_any_spelling (item, "request"), meta, key, where))
         return *e;
     }
     return {};
@@ -589,7 +520,7 @@ BatchService::Impl::add_requests (Job &job, JsonNode *config)
       failure = unknown_field (u, where);
       break;
     }
-    failure = add_request (job, field (lo, "request"), nullptr,
+    failure = add_request (job, member_in_any_spelling (lo, "request"), nullptr,
         json_object_get_string_member_with_default (lo, "key", ""), where);
   }
   g_strfreev (lines);
@@ -610,7 +541,7 @@ BatchService::Impl::add_request (Job &job, JsonNode *request, JsonNode *metadata
   GPtr<JsonNode> copy (json_node_copy (request));
   JsonObject *ro = json_node_get_object (copy.get ());
   /* The SDK puts the model in each inlined request; generateContent has it in the URL. */
-  if (JsonNode *m = field (ro, "model")) {
+  if (JsonNode *m = member_in_any_spelling (ro, "model")) {
     if (g_strcmp0 (json_node_get_string (m), ("models/" + job.model).c_str ()) != 0)
       return BatchAnswer::error (400, "INVALID_ARGUMENT", where + ".request.model must be "
           "models/" + job.model + ", the model of the batch.");
@@ -621,7 +552,7 @@ BatchService::Impl::add_request (Job &job, JsonNode *request, JsonNode *metadata
   Job::Request r;
   r.key = std::move (key);
   r.metadata.reset (metadata ? json_node_copy (metadata) : nullptr);
-  r.body = compact (copy.get ());
+  r.body = to_json_string (copy.get ());
   job.requests.push_back (std::move (r));
   return std::nullopt;
 }
@@ -629,24 +560,11 @@ BatchService::Impl::add_request (Job &job, JsonNode *request, JsonNode *metadata
 BatchAnswer
 BatchService::Impl::list (const char *page_size, const char *page_token)
 {
-  gint64 size = page_size ? std::clamp<gint64> (g_ascii_strtoll (page_size, nullptr, 10), 1,
-      100) : 10;
-  gint64 start = page_token ? std::max<gint64> (0, g_ascii_strtoll (page_token, nullptr, 10)) :
-      0;
-  GPtr<JsonObject> root (json_object_new ());
   std::lock_guard<std::mutex> lk (lock);
-  JsonArray *a = json_array_new ();
-  gint64 i = start;
-  for (; i < (gint64) order.size () && i < start + size; i++)
-    json_array_add_object_element (a, jobs[order[i]]->to_json ());
-  if (json_array_get_length (a) > 0)
-    json_object_set_array_member (root.get (), "operations", a);
-  else
-    json_array_unref (a);
-  if (i < (gint64) order.size ())
-    json_object_set_string_member (root.get (), "nextPageToken", std::to_string (i).c_str ());
+  GPtr<JsonObject> root = list_page (page_size, page_token, "operations",
+      (gint64) order.size (), [&] (gint64 i) { return jobs[order[i]]->to_json (); });
   BatchAnswer answer;
-  answer.body = compact (root.get ());
+  answer.body = to_json_string (root.get ());
   return answer;
 }
 
@@ -746,7 +664,7 @@ BatchService::Impl::run (JobPtr job)
       else
         json_object_set_member (line.get (), "error",
             json_node_copy (job->results[i].error.get ()));
-      jsonl += compact (line.get ()) + "\n";
+      jsonl += to_json_string (line.get ()) + "\n";
     }
     file_id = host.add_file ("batch-" + job->id + "-results", "application/jsonl",
         std::move (jsonl));

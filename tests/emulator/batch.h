@@ -3,7 +3,7 @@
  * JSONL input file, their PENDING -> RUNNING -> final states on a scripted
  * clock, and their results (inline, or a generated JSONL file to download).
  *
- * The emulator (emulator.cpp) routes the batch paths here after the API key
+ * The emulator (file_handlers.cpp) routes the batch paths here after the API key
  * check, fault injection and logging. Each request of a job is answered by
  * the emulator's own generateContent: a job's worker thread posts it to the
  * server with an `X-Emulator-Batch` header, so the scripted transcript,

@@ -13,17 +13,29 @@ GST_DEBUG_CATEGORY (gemini_transcribe_debug);
 
 using namespace transcribe;
 
+static Utterance
+said (GstClockTime start, GstClockTime end, const char *text)
+{
+  Utterance u;
+  u.start = start;
+  u.end = end;
+  u.text = text;
+  u.speaker_id = "S1";
+  u.voice = "1";
+  return u;
+}
+
 static Transcript
 two_cues ()
 {
   Transcript t;
   t.input = "in.ogg";
   t.duration = 10 * GST_SECOND;
-  t.speakers.push_back ({"S1", "Ada", "?", "?", "?", true, 1});
+  t.speakers.push_back ({"S1", {"1", "Ada", "?", "?", "?"}, 1});
   t.cues.push_back ({1 * GST_SECOND, 2 * GST_SECOND, "Ada: One.", "Ada: One.", "S1", "Ada"});
   t.cues.push_back ({4 * GST_SECOND, 2 * GST_SECOND, "Two.", "Two.", "S1", "Ada"});
-  t.utterances.push_back ({1 * GST_SECOND, 3 * GST_SECOND, "One.", "S1", "1", 0});
-  t.utterances.push_back ({4 * GST_SECOND, GST_CLOCK_TIME_NONE, "Two.", "S1", "1", 0});
+  t.utterances.push_back (said (1 * GST_SECOND, 3 * GST_SECOND, "One."));
+  t.utterances.push_back (said (4 * GST_SECOND, GST_CLOCK_TIME_NONE, "Two."));
   return t;
 }
 

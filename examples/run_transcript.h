@@ -9,6 +9,9 @@
 
 #include <gst/gst.h>
 
+#include "cue_builder.h"
+#include "speaker_registry.h"
+
 GST_DEBUG_CATEGORY_EXTERN (gemini_transcribe_debug);
 
 namespace transcribe {
@@ -22,24 +25,15 @@ struct Cue {
   std::string name;                   /* "?" when unknown */
 };
 
-struct Utterance {
-  GstClockTime start = 0;
-  GstClockTime end = GST_CLOCK_TIME_NONE;
-  std::string text;
-  std::string speaker_id;
-  std::string voice;
+/* A row of the transcript, placed as the element placed it, and the
+ * segment that gave it. */
+struct Utterance : gemini::TimedUtterance {
   guint64 segment = 0;
 };
 
-struct Speaker {
-  std::string id;
-  std::string name;
-  std::string company;
-  std::string position;
-  std::string role;
-  bool identified = false;
-  guint segments = 0;
-};
+/* A stream-wide speaker, as the element's registry knows it; its fields
+ * are gemini::UNKNOWN where nobody found them. */
+using Speaker = gemini::RegisteredSpeaker;
 
 struct SegmentReport {
   guint64 index = 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "transcript.h"
+#include "run_transcript.h"
 
 #include <algorithm>
 
@@ -29,9 +29,9 @@ std::string
 Transcript::label (const std::string &speaker_id) const
 {
   const Speaker *sp = find_speaker (speaker_id);
-  if (sp && sp->identified)
-    return sp->name;
-  return speaker_id.empty () ? "?" : speaker_id;
+  if (sp && sp->info.identified ())
+    return sp->info.name;
+  return gemini::or_unknown (speaker_id);
 }
 
 double
@@ -62,7 +62,7 @@ std::string
 strip_speaker_label (const Cue &cue)
 {
   for (const std::string &label : {cue.name, cue.speaker_id}) {
-    if (label.empty () || label == "?")
+    if (gemini::is_unknown (label))
       continue;
     const std::string prefix = label + ":";
     if (cue.text.compare (0, prefix.size (), prefix) == 0) {

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The `transcript` field of a gemini-segment message, as JSON: one
+ * segment's transcripts and speakers tables in the stream's running time
+ * (nanoseconds), each voice with its stream-wide speaker id:
+ *
+ *   {"transcripts": [{"start", "end" (or null), "text", "voice", "speaker"}],
+ *    "speakers": [{"voice", "speaker", "name", "company", "position",
+ *                  "role_in_video"}]}
+ *
+ * The element writes it; gemini-transcribe and applications read it. */
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cue_builder.h"
+#include "transcript.h"
+
+namespace gemini {
+
+/* `t`'s times are relative to `origin`; `ids` from SpeakerRegistry::resolve (). */
+std::string write_segment_transcript (const SegmentTranscript &t, GstClockTime origin,
+    const std::map<std::string, std::string> &ids);
+
+/* The rows of such a document (speaker_label left empty); none when it is
+ * not one. Rows whose times are not numbers start at 0. */
+std::vector<TimedUtterance> read_segment_transcript (std::string_view json);
+
+}  // namespace gemini
