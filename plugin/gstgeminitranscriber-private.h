@@ -294,8 +294,8 @@ Settings settings_snapshot (GstGeminiTranscriber * self);
 GstClockTime segment_target (const Settings & s, bool live, bool whole);
 GstClockTime live_latency (const Settings & s);
 
-/* -input.cpp: streaming threads; the functions taking a lock hold the
- * state lock and may drop it while they wait. */
+/* -input.cpp: called from the sink pads' streaming threads; each takes
+ * the state lock itself. */
 GstFlowReturn audio_chain (GstPad * pad, GstObject * parent, GstBuffer * buf);
 GstFlowReturn video_chain (GstPad * pad, GstObject * parent, GstBuffer * buf);
 void note_pad_started (GstGeminiTranscriber * self, bool audio);
