@@ -193,8 +193,7 @@ struct InputState {
   std::shared_ptr<gemini::FrameScaler> scaler;
 };
 
-/* One run of the stream, from start or a flush to the next: reset by
- * assignment (after cancelling its segments' encoders and uploads). */
+/* One run of the stream, from start or a flush to the next. */
 struct StreamState {
   gemini::Segmenter segmenter;
   std::optional<Segment> current;
@@ -222,7 +221,9 @@ struct StreamState {
   guint64 next_out = 0;
   bool eos_pending = false;
 
-  void cancel_segments ();
+  /* Cancels its segments' encoders and uploads, then starts afresh by
+   * assignment: nothing of the last run survives a flush or a stop. */
+  void restart ();
 };
 
 struct State {

@@ -14,7 +14,7 @@
 namespace transcriber {
 
 void
-StreamState::cancel_segments ()
+StreamState::restart ()
 {
   for (auto & seg : closing)
     seg.cancel ();
@@ -22,6 +22,7 @@ StreamState::cancel_segments ()
     seg.cancel ();
   if (current)
     current->cancel ();
+  *this = StreamState ();
 }
 
 static gemini::ClientConfig
@@ -215,8 +216,7 @@ start_stream (GstGeminiTranscriber * self)
   st.stopping = false;
   st.flushing = false;
   st.latency_known = false;
-  st.stream.cancel_segments ();
-  st.stream = StreamState ();
+  st.stream.restart ();
   for (guint i = 0; i < std::max (s.max_concurrent, 1u); i++)
     st.workers.emplace_back (worker_loop, self);
   self->priv->src_flow = GST_FLOW_OK;
@@ -243,8 +243,7 @@ stop_stream (GstGeminiTranscriber * self)
 
   std::lock_guard < std::mutex > lk (self->priv->state_lock);
   State & st = self->priv->state;
-  st.stream.cancel_segments ();
-  st.stream = StreamState ();
+  st.stream.restart ();
   st.input = InputState ();
   if (st.client) {
     /* What a run cost on the wire, retries included: the figure to look
@@ -287,8 +286,7 @@ stop_flush (GstGeminiTranscriber * self, bool reset_time)
     if (!st.flushing)
       return;
     st.epoch++;
-    st.stream.cancel_segments ();
-    st.stream = StreamState ();
+    st.stream.restart ();
     st.cancellable.reset (g_cancellable_new ());
     st.flushing = false;
   }
