@@ -59,4 +59,15 @@ load_answer (const State &s, const std::string &key)
   return a;
 }
 
+std::optional<gemini::AudioEnvelope>
+load_sound (const State &s, const std::string &key)
+{
+  gchar *contents = nullptr;
+  gsize size = 0;
+  if (!g_file_get_contents (s.sound_path (key).c_str (), &contents, &size, nullptr))
+    return std::nullopt;
+  GPtr<gchar> owned (contents);
+  return gemini::AudioEnvelope::parse (std::string_view (contents, size));
+}
+
 }  // namespace transcribe

@@ -9,6 +9,7 @@
 
 #include <gst/gst.h>
 
+#include "audio_envelope.h"
 #include "batch.h"
 #include "batch_state.h"
 
@@ -29,5 +30,10 @@ void save_answer (const State &s, const gemini::BatchResult &r);
 /* nullopt when the window has no answer file, or one this program did not
  * write for `key`. */
 std::optional<WindowAnswer> load_answer (const State &s, const std::string &key);
+
+/* The input's loudness written at encode time; nullopt without one (no
+ * audio, or a cache from before it was kept): its cues then keep the
+ * model's times. */
+std::optional<gemini::AudioEnvelope> load_sound (const State &s, const std::string &key);
 
 }  // namespace transcribe

@@ -48,7 +48,8 @@ read_window (const InputState &in, const WindowState &w, const std::optional<Win
 
 Transcript
 assemble (const InputState &in, const std::string &model,
-    const std::vector<std::optional<WindowAnswer>> &answers)
+    const std::vector<std::optional<WindowAnswer>> &answers,
+    const gemini::AudioEnvelope *sound)
 {
   Transcript t;
   t.input = in.path;
@@ -75,7 +76,7 @@ assemble (const InputState &in, const std::string &model,
       continue;
 
     gemini::AssembledSegment a = assembly.add (*transcript, reading.origin,
-        w.start + w.duration);
+        w.start + w.duration, 0, sound);
     for (auto &placed : a.utterances) {
       Utterance u;
       static_cast<gemini::TimedUtterance &> (u) = std::move (placed);

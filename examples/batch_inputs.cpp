@@ -10,6 +10,7 @@
 
 #include "frame_scaler.h"
 #include "segment_encoder.h"
+#include "segmenter.h"
 
 using gemini::GPtr;
 
@@ -108,9 +109,11 @@ probe_input (const char *uri, std::string &error)
 
 struct EncodeRun {
   gemini::SegmentEncoder *encoder = nullptr;
+  GstAudioInfo audio_info;
   std::mutex lock;
   GstClockTime end = 0;
   bool failed = false;
+  gemini::AudioEnvelope sound;         /* the audio thread's only */
 };
 
 GstFlowReturn
@@ -126,6 +129,14 @@ on_encoder_sample (GstAppSink *sink, gpointer data, bool video)
     GstClockTime end = GST_BUFFER_PTS (buf) +
         (GST_BUFFER_DURATION_IS_VALID (buf) ? GST_BUFFER_DURATION (buf) : 0);
     run->end = std::max (run->end, end);
+  }
+  if (!video) {
+    GstMapInfo map;
+    if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+      run->sound.add (gemini::measure_audio (&run->audio_info, map.data, map.size,
+              GST_BUFFER_PTS (buf)));
+      gst_buffer_unmap (buf, &map);
+    }
   }
   const bool ok = video ? run->encoder->push_video (buf) : run->encoder->push_audio (buf);
   if (!ok) {
@@ -285,6 +296,9 @@ encode_input (const std::string &path, double fps, const std::atomic<bool> &stop
   }
   EncodeRun run;
   run.encoder = encoder->get ();
+  gst_audio_info_init (&run.audio_info);
+  if (acaps)
+    gst_audio_info_from_caps (&run.audio_info, acaps.get ());
   if (!play_into_encoder (pipeline.get (), run, stop, error) || run.failed) {
     encoder.value ()->cancel ();
     if (error.empty ())
@@ -301,6 +315,8 @@ encode_input (const std::string &path, double fps, const std::atomic<bool> &stop
   out.mime = segment->mime_type;
   out.duration = segment->duration;
   out.has_video = segment->has_video;
+  if (probe->has_audio)
+    out.sound = std::move (run.sound);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 
 #include "batch_run.h"
+#include "audio_envelope.h"
 #include "glib_ptr.h"
 
 namespace transcribe {
@@ -26,10 +27,12 @@ struct Encoded {
   std::string mime;
   GstClockTime duration = 0;
   bool has_video = false;
+  std::optional<gemini::AudioEnvelope> sound;   /* none without audio */
 };
 
 /* The whole input as the element would send one segment of it: decoded,
- * then through the engine's SegmentEncoder. Gives up ("interrupted") once
+ * then through the engine's SegmentEncoder, with the loudness of its audio
+ * for the cue timer. Gives up ("interrupted") once
  * `stop` is set. */
 std::optional<Encoded> encode_input (const std::string &path, double fps,
     const std::atomic<bool> &stop, std::string &error);

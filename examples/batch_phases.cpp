@@ -105,7 +105,9 @@ Run::encode_all ()
       if (encoded) {
         gsize size = 0;
         auto data = static_cast<const char *> (g_bytes_get_data (encoded->data.get (), &size));
-        if (!write_atomically (media, std::string (data, size), error))
+        if (!write_atomically (media, std::string (data, size), error)
+            || (encoded->sound && !write_atomically (state.sound_path (in->key),
+                    encoded->sound->serialize (), error)))
           encoded.reset ();
       }
       std::lock_guard<std::mutex> lk (state.lock);
@@ -241,7 +243,9 @@ Run::write_all ()
     std::vector<std::optional<WindowAnswer>> answers;
     for (const auto &w : in->windows)
       answers.push_back (load_answer (state, w.key));
-    Transcript t = assemble (*in, state.model, answers);
+    const std::optional<gemini::AudioEnvelope> sound = settings.audio_timing
+        ? load_sound (state, in->key) : std::nullopt;
+    Transcript t = assemble (*in, state.model, answers, sound ? &*sound : nullptr);
     const std::string failure = write_outputs (*in, t);
     std::lock_guard<std::mutex> lk (state.lock);
     in->status = failure.empty () ? InputStatus::Done : InputStatus::Failed;

@@ -77,6 +77,10 @@ struct State {
   std::string result_path (const std::string &key) const {
     return cache_dir () + "/" + key + ".result.json";
   }
+  /* The input's loudness (gemini::AudioEnvelope), for --timing audio. */
+  std::string sound_path (const std::string &key) const {
+    return cache_dir () + "/" + key + ".sound";
+  }
 };
 
 /* Writes `text` to `path` through a temporary file and a rename, so a kill

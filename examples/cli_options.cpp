@@ -29,6 +29,7 @@ struct Options {
   gint window = 0;
   gdouble fps = 0;
   gchar *media_resolution = nullptr;
+  gchar *timing = nullptr;
   gint concurrency = -1;              /* -1: the element's */
   gboolean version = FALSE;
   gboolean emulator = FALSE;
@@ -53,6 +54,7 @@ struct Options {
     g_free (context);
     g_free (language);
     g_free (media_resolution);
+    g_free (timing);
     g_free (mode);
     g_free (emulator_script);
   }
@@ -127,6 +129,9 @@ option_entries (Options &o, const DefaultTexts &d)
     {"fps", 0, 0, G_OPTION_ARG_DOUBLE, &o.fps, d.fps.c_str (), "FPS"},
     {"media-resolution", 'r', 0, G_OPTION_ARG_STRING, &o.media_resolution,
         "Tokens per frame: auto, low, medium or high (default auto)", "RES"},
+    {"timing", 0, 0, G_OPTION_ARG_STRING, &o.timing,
+        "Cue times: audio (on the speech found near the model's times) or model (as "
+        "the model wrote them, in whole seconds); default audio", "TIMING"},
     {"request-timeout", 0, 0, G_OPTION_ARG_INT, &o.request_timeout,
         d.request_timeout.c_str (), "S"},
     {"max-retries", 0, 0, G_OPTION_ARG_INT, &o.max_retries, d.max_retries.c_str (), "N"},
@@ -240,6 +245,15 @@ common_error (const Options &o)
   return {};
 }
 
+constexpr const char *TIMING_USAGE = "--timing must be audio or model";
+
+bool
+valid_timing (const Options &o)
+{
+  const std::string t = to_string (o.timing);
+  return t.empty () || t == "audio" || t == "model";
+}
+
 std::string
 batch_settings (const Options &o, int argc, char **argv, BatchSettings &b)
 {
@@ -248,6 +262,9 @@ batch_settings (const Options &o, int argc, char **argv, BatchSettings &b)
         "--segment-duration and --mode streaming do not apply";
   if (o.window < 0 || o.window > 86400)
     return "--window must be between 0 (automatic) and 86400 s";
+  if (!valid_timing (o))
+    return TIMING_USAGE;
+  b.audio_timing = to_string (o.timing) != "model";
   for (int i = 1; i < argc; i++)
     b.inputs.emplace_back (argv[i]);
   b.list_file = to_string (o.list);
@@ -292,6 +309,8 @@ single_settings (const Options &o, int argc, char **argv, SingleSettings &s)
     return "--mode must be whole or streaming";
   if (o.window < 0 || o.window > 86400)
     return "--window must be between 0 (automatic) and 86400 s";
+  if (!valid_timing (o))
+    return TIMING_USAGE;
   for (gchar **p = o.outputs; p && *p; p++) {
     auto f = format_for_path (*p);
     if (!f)
@@ -307,6 +326,7 @@ single_settings (const Options &o, int argc, char **argv, SingleSettings &s)
   e.context = to_string (o.context);
   e.language = to_string (o.language);
   e.media_resolution = resolution;
+  e.timing = to_string (o.timing);
   e.segment_duration_ms = (guint) o.segment_duration;
   e.mode = mode;
   e.window_s = (guint) o.window;

@@ -190,6 +190,9 @@ render_json (const Transcript &t)
     json_builder_begin_object (b);
     add_ms (b, "start_ms", u.start);
     add_ms (b, "end_ms", u.end);
+    const bool model_known = GST_CLOCK_TIME_IS_VALID (u.model_start);
+    add_ms (b, "model_start_ms", model_known ? u.model_start : u.start);
+    add_ms (b, "model_end_ms", model_known ? u.model_end : u.end);
     gemini::add_string_member (b, "speaker", u.speaker_id);
     gemini::add_string_member (b, "text", u.text);
     gemini::add_string_member (b, "voice", u.voice);

@@ -182,6 +182,10 @@ read_utterances (Run *run, const std::string &json, guint64 segment,
     u.start = shift (row.start);
     if (GST_CLOCK_TIME_IS_VALID (row.end))
       u.end = shift (row.end);
+    if (GST_CLOCK_TIME_IS_VALID (row.model_start))
+      u.model_start = shift (row.model_start);
+    if (GST_CLOCK_TIME_IS_VALID (row.model_end))
+      u.model_end = shift (row.model_end);
     u.text = std::move (row.text);
     u.voice = std::move (row.voice);
     u.speaker_id = std::move (row.speaker_id);
@@ -400,6 +404,8 @@ apply_settings (GstElement *t, const ElementSettings &s)
   set_string ("api-key", s.api_key);
   if (!s.media_resolution.empty ())
     gst_util_set_object_arg (G_OBJECT (t), "media-resolution", s.media_resolution.c_str ());
+  if (!s.timing.empty ())
+    gst_util_set_object_arg (G_OBJECT (t), "timing", s.timing.c_str ());
   if (s.segment_duration_ms)
     g_object_set (t, "segment-duration", s.segment_duration_ms, nullptr);
   if (!s.mode.empty ())

@@ -5,14 +5,28 @@
 
 namespace gemini {
 
+std::vector<TimedUtterance>
+Assembly::place (const SegmentTranscript &t, GstClockTime origin, GstClockTime end,
+    const std::map<std::string, std::string> &ids, const AudioEnvelope *sound) const
+{
+  std::vector<TimedUtterance> rows = registry_.place (t, origin, ids);
+  for (auto &r : rows) {
+    r.model_start = r.start;
+    r.model_end = r.end;
+  }
+  if (sound)
+    timer_.time (rows, *sound, origin, end);
+  return rows;
+}
+
 AssembledSegment
 Assembly::add (const SegmentTranscript &t, GstClockTime origin, GstClockTime end,
-    size_t already_cued)
+    size_t already_cued, const AudioEnvelope *sound)
 {
   AssembledSegment a;
   const size_t known_before = registry_.known ().size ();
   a.ids = registry_.resolve (t);
-  a.utterances = registry_.place (t, origin, a.ids);
+  a.utterances = place (t, origin, end, a.ids, sound);
   std::vector<TimedUtterance> to_cue (a.utterances.begin ()
       + std::min (already_cued, a.utterances.size ()), a.utterances.end ());
   a.cues = cues_.build (to_cue, end);
@@ -22,11 +36,11 @@ Assembly::add (const SegmentTranscript &t, GstClockTime origin, GstClockTime end
 
 std::vector<Cue>
 Assembly::add_streaming (const std::vector<Utterance> &rows, GstClockTime origin,
-    GstClockTime end)
+    GstClockTime end, const AudioEnvelope *sound)
 {
   SegmentTranscript t;
   t.utterances = rows;
-  return cues_.build (registry_.place (t, origin, {}), end);
+  return cues_.build (place (t, origin, end, {}, sound), end);
 }
 
 std::string

@@ -17,6 +17,9 @@ constexpr std::array<const char *, 8> PALETTE = {
   "#FFD700", "#00E5FF", "#7CFC00", "#FF80AB", "#FFA040", "#B388FF", "#A7FFEB", "#FFFFFF",
 };
 
+/* A pause at least this long can end a sentence or a phrase. */
+constexpr GstClockTime PAUSE_BETWEEN_PHRASES = 250 * GST_MSECOND;
+
 struct Token {
   std::string text;
   glong chars = 0;
@@ -314,8 +317,101 @@ lay_out (const std::vector<Token> &chunk, const std::vector<gsize> &breaks,
   }
 }
 
-/* Place the cues: long enough to read, within [min, max], never past the
- * next cue's start. A cue keeps the time the model gave it, even right at
+/* Each chunk's time when nothing is known of the sound: the utterance's
+ * span shared in proportion to the text each holds. */
+std::vector<SpeechSpan>
+share_span (GstClockTime start, GstClockTime span, const std::vector<guint64> &shares)
+{
+  guint64 total = 0;
+  for (auto n : shares)
+    total += n;
+  total = std::max<guint64> (total, 1);
+  std::vector<SpeechSpan> times;
+  guint64 before = 0;
+  for (auto n : shares) {
+    const GstClockTime from = start + gst_util_uint64_scale (span, before, total);
+    times.push_back ({from, from + gst_util_uint64_scale (span, n, total)});
+    before += n;
+  }
+  return times;
+}
+
+/* Each chunk's time on the utterance's speech: its share of the text is a
+ * share of the time spoken (pauses left out), and a chunk that begins near
+ * a stretch of speech after a pause begins there, since speakers pause
+ * between sentences and phrases, where chunks are cut (the short stops
+ * between words are no such place). A chunk ends where its speech does,
+ * not at the next one's start. */
+std::vector<SpeechSpan>
+share_speech (const std::vector<SpeechSpan> &speech, const std::vector<guint64> &shares,
+    GstClockTime end)
+{
+  /* Spoken time before each span. */
+  std::vector<GstClockTime> spoken_before;
+  GstClockTime spoken = 0;
+  for (const auto &s : speech) {
+    spoken_before.push_back (spoken);
+    spoken += s.end - s.start;
+  }
+  guint64 total = 0;
+  for (auto n : shares)
+    total += n;
+  total = std::max<guint64> (total, 1);
+  const GstClockTime tolerance = spoken * 35 / 100 / std::max<size_t> (shares.size (), 1);
+
+  /* The time `at` of spoken time lands on; `span` the span it is in. */
+  auto when = [&] (GstClockTime at, size_t &span) {
+    span = speech.size () - 1;
+    for (size_t j = 0; j + 1 < speech.size (); j++) {
+      if (at < spoken_before[j + 1]) {
+        span = j;
+        break;
+      }
+    }
+    return std::min (speech[span].start + (at - spoken_before[span]), speech[span].end);
+  };
+
+  std::vector<SpeechSpan> times (shares.size ());
+  guint64 before = 0;
+  size_t used = 0;                    /* no chunk starts on a span before the last one's */
+  for (size_t ci = 0; ci < shares.size (); ci++) {
+    const GstClockTime at = gst_util_uint64_scale (spoken, before, total);
+    size_t span = 0;
+    GstClockTime start = ci == 0 ? speech.front ().start : when (at, span);
+    if (ci > 0) {
+      size_t nearest = 0;
+      GstClockTime best = GST_CLOCK_TIME_NONE;
+      for (size_t j = used + 1; j < speech.size (); j++) {
+        if (speech[j].start < speech[j - 1].end + PAUSE_BETWEEN_PHRASES)
+          continue;
+        const GstClockTime d = spoken_before[j] > at ? spoken_before[j] - at
+            : at - spoken_before[j];
+        if (d < best) {
+          best = d;
+          nearest = j;
+        }
+      }
+      if (nearest > 0 && best <= tolerance) {
+        span = nearest;
+        start = speech[nearest].start;
+        times[ci - 1].end = speech[nearest - 1].end;
+      }
+      used = std::max (used, span);
+      start = std::max (start, times[ci - 1].start);
+    }
+    times[ci].start = start;
+    if (ci > 0 && times[ci - 1].end > start)
+      times[ci - 1].end = start;
+    times[ci].end = end;
+    before += shares[ci];
+  }
+  return times;
+}
+
+/* Place the cues: long enough to read, within [min, max], ending `min_gap`
+ * before the next cue's start (and the segment's end, where the next
+ * segment's first cue may start); a cue that would start sooner after the
+ * previous one waits for the gap. A cue keeps the time the model gave it, even right at
  * the end of the segment: it may then run past `limit` by less than
  * min_duration rather than be moved earlier than the words or dropped. */
 std::vector<Cue>
@@ -325,7 +421,7 @@ place (std::vector<Planned> &planned, GstClockTime limit, const CueOptions &opts
   GstClockTime prev_end = 0;
   for (gsize i = 0; i < planned.size (); i++) {
     Planned &p = planned[i];
-    GstClockTime pts = std::max (p.pts, prev_end);
+    GstClockTime pts = i > 0 ? std::max (p.pts, prev_end + opts.min_gap) : p.pts;
 
     GstClockTime reading = opts.max_chars_per_second > 0
         ? static_cast<GstClockTime> (p.chars / opts.max_chars_per_second * GST_SECOND)
@@ -333,10 +429,13 @@ place (std::vector<Planned> &planned, GstClockTime limit, const CueOptions &opts
     GstClockTime want = std::clamp (std::max (reading, p.slot), opts.min_duration,
         std::max (opts.max_duration, opts.min_duration));
     GstClockTime end = pts + want;
-    if (i + 1 < planned.size () && planned[i + 1].pts > pts)
-      end = std::min (end, planned[i + 1].pts);
+    if (i + 1 < planned.size () && planned[i + 1].pts > pts) {
+      const GstClockTime next = planned[i + 1].pts;
+      end = std::min (end, next > pts + opts.min_gap ? next - opts.min_gap : next);
+    }
     if (GST_CLOCK_TIME_IS_VALID (limit))
-      end = std::min (end, std::max (limit, pts + opts.min_duration));
+      end = std::min (end, std::max (limit > pts + opts.min_gap ? limit - opts.min_gap : limit,
+              pts + opts.min_duration));
 
     Cue cue;
     cue.pts = pts;
@@ -380,17 +479,17 @@ CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime l
         n += t.label ? 0 : static_cast<guint64> (t.chars);
       return n;
     };
-    guint64 total = 0;
+    std::vector<guint64> shares;
     for (const auto &c : chunks)
-      total += content_of (c);
+      shares.push_back (content_of (c));
+    const auto times = u.speech.empty () ? share_span (u.start, span, shares)
+        : share_speech (u.speech, shares, u.start + span);
 
-    guint64 before = 0;
     for (gsize ci = 0; ci < chunks.size (); ci++) {
       const auto &chunk = chunks[ci];
-      const guint64 content = content_of (chunk);
       Planned p;
-      p.pts = u.start + gst_util_uint64_scale (span, before, std::max<guint64> (total, 1));
-      p.slot = gst_util_uint64_scale (span, content, std::max<guint64> (total, 1));
+      p.pts = times[ci].start;
+      p.slot = times[ci].end > times[ci].start ? times[ci].end - times[ci].start : 0;
       for (const auto &t : chunk)
         p.chars += t.chars;
       p.speaker_id = u.speaker_id;
@@ -398,7 +497,6 @@ CueBuilder::build (const std::vector<TimedUtterance> &utterances, GstClockTime l
       p.speaker_changed = changed && ci == 0;
       lay_out (chunk, line_breaks (chunk, width, max_lines), u.speaker_id, p);
       planned.push_back (std::move (p));
-      before += content;
     }
   }
   return place (planned, limit, opts_);

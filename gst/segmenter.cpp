@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace gemini {
 
 namespace {
-
-constexpr double kSilenceDb = -120.0;
 
 /* Samples are divided by the format's full scale, so that a full-scale
  * square wave reads 0 dBFS. */
@@ -25,6 +24,48 @@ sum_of_squares (const guint8 *data, gsize n_samples, double full_scale, Decode d
     sum += v * v;
   }
   return sum;
+}
+
+/* Sum of squares of `n` samples of `format` from `data`; nullopt for a
+ * format other than the common S16/S32/F32/F64/U8. */
+std::optional<double>
+sum_of_squares (GstAudioFormat format, const guint8 *data, gsize n)
+{
+  switch (format) {
+    case GST_AUDIO_FORMAT_U8:
+      return sum_of_squares<guint8> (data, n, 128.0,
+          [] (guint8 v) { return double (v) - 128.0; });
+    case GST_AUDIO_FORMAT_S16LE:
+      return sum_of_squares<guint16> (data, n, 32768.0,
+          [] (guint16 v) { return double (gint16 (GUINT16_FROM_LE (v))); });
+    case GST_AUDIO_FORMAT_S16BE:
+      return sum_of_squares<guint16> (data, n, 32768.0,
+          [] (guint16 v) { return double (gint16 (GUINT16_FROM_BE (v))); });
+    case GST_AUDIO_FORMAT_S32LE:
+      return sum_of_squares<guint32> (data, n, 2147483648.0,
+          [] (guint32 v) { return double (gint32 (GUINT32_FROM_LE (v))); });
+    case GST_AUDIO_FORMAT_S32BE:
+      return sum_of_squares<guint32> (data, n, 2147483648.0,
+          [] (guint32 v) { return double (gint32 (GUINT32_FROM_BE (v))); });
+    case GST_AUDIO_FORMAT_F32LE:
+    case GST_AUDIO_FORMAT_F32BE:
+      return sum_of_squares<guint32> (data, n, 1.0, [format] (guint32 v) {
+        v = format == GST_AUDIO_FORMAT_F32LE ? GUINT32_FROM_LE (v) : GUINT32_FROM_BE (v);
+        float f;
+        memcpy (&f, &v, sizeof f);
+        return double (f);
+      });
+    case GST_AUDIO_FORMAT_F64LE:
+    case GST_AUDIO_FORMAT_F64BE:
+      return sum_of_squares<guint64> (data, n, 1.0, [format] (guint64 v) {
+        v = format == GST_AUDIO_FORMAT_F64LE ? GUINT64_FROM_LE (v) : GUINT64_FROM_BE (v);
+        double d;
+        memcpy (&d, &v, sizeof d);
+        return d;
+      });
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -92,70 +133,41 @@ Segmenter::observe_time (GstClockTime pts)
   return GST_CLOCK_TIME_IS_VALID (pts) && pts > start_ && pts - start_ >= s_.target;
 }
 
-/* Layout does not matter for an RMS over all channels, so interleaved and
- * non-interleaved data are treated alike. Formats other than the common
- * S16/S32/F32/F64/U8 read as 0 dBFS, i.e. as sound: the segmenter then
- * never skips or cuts on them, which is the safe side. */
-double
-audio_rms_db (const GstAudioInfo *info, const guint8 *data, gsize size)
+/* A format the sums cannot read counts as full scale, i.e. as sound: the
+ * segmenter then never skips or cuts on it and the cue timer finds no
+ * speech in it, which is the safe side. */
+AudioLevels
+measure_audio (const GstAudioInfo *info, const guint8 *data, gsize size, GstClockTime pts)
 {
-  const GstAudioFormat format = GST_AUDIO_INFO_FORMAT (info);
-  const gint width = GST_AUDIO_INFO_WIDTH (info) / 8;
-  if (width <= 0 || data == nullptr)
-    return 0.0;
+  AudioLevels levels;
+  const gint bpf = GST_AUDIO_INFO_BPF (info);
+  const gint rate = GST_AUDIO_INFO_RATE (info);
+  const gint channels = GST_AUDIO_INFO_CHANNELS (info);
+  if (bpf <= 0 || rate <= 0 || channels <= 0 || data == nullptr || size < (gsize) bpf)
+    return levels;
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    pts = 0;
 
-  const gsize n = size / width;
-  if (n == 0)
-    return kSilenceDb;
-
-  double sum;
-  switch (format) {
-    case GST_AUDIO_FORMAT_U8:
-      sum = sum_of_squares<guint8> (data, n, 128.0,
-          [] (guint8 v) { return double (v) - 128.0; });
-      break;
-    case GST_AUDIO_FORMAT_S16LE:
-      sum = sum_of_squares<guint16> (data, n, 32768.0,
-          [] (guint16 v) { return double (gint16 (GUINT16_FROM_LE (v))); });
-      break;
-    case GST_AUDIO_FORMAT_S16BE:
-      sum = sum_of_squares<guint16> (data, n, 32768.0,
-          [] (guint16 v) { return double (gint16 (GUINT16_FROM_BE (v))); });
-      break;
-    case GST_AUDIO_FORMAT_S32LE:
-      sum = sum_of_squares<guint32> (data, n, 2147483648.0,
-          [] (guint32 v) { return double (gint32 (GUINT32_FROM_LE (v))); });
-      break;
-    case GST_AUDIO_FORMAT_S32BE:
-      sum = sum_of_squares<guint32> (data, n, 2147483648.0,
-          [] (guint32 v) { return double (gint32 (GUINT32_FROM_BE (v))); });
-      break;
-    case GST_AUDIO_FORMAT_F32LE:
-    case GST_AUDIO_FORMAT_F32BE:
-      sum = sum_of_squares<guint32> (data, n, 1.0, [format] (guint32 v) {
-        v = format == GST_AUDIO_FORMAT_F32LE ? GUINT32_FROM_LE (v) : GUINT32_FROM_BE (v);
-        float f;
-        memcpy (&f, &v, sizeof f);
-        return double (f);
-      });
-      break;
-    case GST_AUDIO_FORMAT_F64LE:
-    case GST_AUDIO_FORMAT_F64BE:
-      sum = sum_of_squares<guint64> (data, n, 1.0, [format] (guint64 v) {
-        v = format == GST_AUDIO_FORMAT_F64LE ? GUINT64_FROM_LE (v) : GUINT64_FROM_BE (v);
-        double d;
-        memcpy (&d, &v, sizeof d);
-        return d;
-      });
-      break;
-    default:
-      return 0.0;
+  const guint64 frames = size / bpf;
+  const GstClockTime end = pts + gst_util_uint64_scale (frames, GST_SECOND, rate);
+  const guint64 first = pts / AudioEnvelope::FRAME;
+  const guint64 last = std::max (first, (end - 1) / AudioEnvelope::FRAME);
+  levels.first_frame = first;
+  guint64 from = 0;
+  for (guint64 k = first; k <= last && from < frames; k++) {
+    /* The first sample at or after the next grid line. */
+    const GstClockTime next = (k + 1) * AudioEnvelope::FRAME;
+    const guint64 to = k == last ? frames
+        : std::min (frames, gst_util_uint64_scale_ceil (next - pts, rate, GST_SECOND));
+    if (to <= from)
+      continue;
+    const gsize n = (to - from) * channels;
+    const auto sum = sum_of_squares (GST_AUDIO_INFO_FORMAT (info), data + from * bpf, n);
+    levels.sums.push_back (sum ? *sum : double (n));
+    levels.counts.push_back (static_cast<guint32> (n));
+    from = to;
   }
-
-  const double mean = sum / double (n);
-  if (!(mean > 0.0))
-    return kSilenceDb;
-  return std::max (kSilenceDb, 10.0 * std::log10 (mean));
+  return levels;
 }
 
 }  // namespace gemini

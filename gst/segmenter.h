@@ -12,6 +12,8 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
+#include "audio_envelope.h"
+
 namespace gemini {
 
 struct SegmenterSettings {
@@ -55,7 +57,10 @@ private:
   bool cut_quiet_ = false;
 };
 
-/* RMS level of interleaved raw audio in dBFS (-inf clamps to -120). */
-double audio_rms_db (const GstAudioInfo *info, const guint8 *data, gsize size);
+/* Interleaved raw audio starting at `pts`, summed per 10 ms frame of the
+ * envelope's grid: its rms_db () is what observe () takes, and an
+ * AudioEnvelope adds the frames up for the cue timer. */
+AudioLevels measure_audio (const GstAudioInfo *info, const guint8 *data, gsize size,
+    GstClockTime pts);
 
 }  // namespace gemini

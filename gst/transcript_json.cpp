@@ -20,28 +20,31 @@ speaker_of (const std::map<std::string, std::string> &ids, const std::string &vo
 }  // namespace
 
 std::string
-write_segment_transcript (const SegmentTranscript &t, GstClockTime origin,
-    const std::map<std::string, std::string> &ids)
+write_segment_transcript (const std::vector<TimedUtterance> &rows,
+    const std::vector<Speaker> &speakers, const std::map<std::string, std::string> &ids)
 {
   GPtr<JsonBuilder> owner (json_builder_new ());
   JsonBuilder *b = owner.get ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "transcripts");
   json_builder_begin_array (b);
-  for (const auto &u : t.utterances) {
+  for (const auto &u : rows) {
     json_builder_begin_object (b);
-    add_time_member (b, "start", origin + u.start);
-    add_time_member (b, "end",
-        GST_CLOCK_TIME_IS_VALID (u.end) ? origin + u.end : GST_CLOCK_TIME_NONE);
+    add_time_member (b, "start", u.start);
+    add_time_member (b, "end", u.end);
+    add_time_member (b, "model_start",
+        GST_CLOCK_TIME_IS_VALID (u.model_start) ? u.model_start : u.start);
+    add_time_member (b, "model_end",
+        GST_CLOCK_TIME_IS_VALID (u.model_start) ? u.model_end : u.end);
     add_string_member (b, "text", u.text);
     add_string_member (b, "voice", u.voice);
-    add_string_member (b, "speaker", speaker_of (ids, u.voice));
+    add_string_member (b, "speaker", u.speaker_id);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
   json_builder_set_member_name (b, "speakers");
   json_builder_begin_array (b);
-  for (const auto &sp : t.speakers) {
+  for (const auto &sp : speakers) {
     json_builder_begin_object (b);
     add_string_member (b, "voice", sp.voice);
     add_string_member (b, "speaker", speaker_of (ids, sp.voice));
@@ -73,10 +76,15 @@ read_segment_transcript (std::string_view json)
       continue;
     JsonObject *row = json_node_get_object (node);
     TimedUtterance u;
+    auto time = [row] (const char *name) {
+      JsonNode *n = json_object_get_member (row, name);
+      return n && JSON_NODE_HOLDS_VALUE (n) ? (GstClockTime) std::max<gint64> (0, node_int (n))
+          : GST_CLOCK_TIME_NONE;
+    };
     u.start = (GstClockTime) std::max<gint64> (0, member_int (row, "start"));
-    JsonNode *end = json_object_get_member (row, "end");
-    if (end && JSON_NODE_HOLDS_VALUE (end))
-      u.end = (GstClockTime) std::max<gint64> (0, node_int (end));
+    u.end = time ("end");
+    u.model_start = time ("model_start");
+    u.model_end = time ("model_end");
     u.text = member_string (row, "text");
     u.voice = member_string (row, "voice");
     u.speaker_id = member_string (row, "speaker");

@@ -216,6 +216,8 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
   seg.upload = std::move (upload);
   seg.encoder = std::move (enc.value ());
   seg.has_video = vcaps != nullptr;
+  if (s.timing == GST_GEMINI_TIMING_AUDIO)
+    seg.sound.emplace ();
   seg.settings = std::move (s);
   st.stream.segmenter = gemini::Segmenter (gemini::SegmenterSettings {
         segment_target (seg.settings, st.live, seg.whole)});
@@ -224,6 +226,21 @@ open_segment (GstGeminiTranscriber * self, State & st, GstClockTime start,
       GST_TIME_FORMAT, seg.seq, GST_TIME_ARGS (start));
   st.stream.current = std::move (seg);
   return true;
+}
+
+/* Subtitle guidelines leave two frames between cues; 80 ms is two at
+ * 25 fps, for audio alone or video of unknown rate. */
+static GstClockTime
+cue_gap (const State & st)
+{
+  constexpr GstClockTime without_video = 80 * GST_MSECOND;
+  if (!st.input.video_caps || st.input.video_absent)
+    return without_video;
+  gint n = 0, d = 1;
+  const GstStructure *s = gst_caps_get_structure (st.input.video_caps.get (), 0);
+  if (!gst_structure_get_fraction (s, "framerate", &n, &d) || n <= 0 || d <= 0)
+    return without_video;
+  return gst_util_uint64_scale (2 * GST_SECOND, d, n);
 }
 
 static void
@@ -237,7 +254,11 @@ close_segment (GstGeminiTranscriber * self, State & st, GstClockTime end)
   GST_DEBUG_OBJECT (self, "segment %" G_GUINT64_FORMAT " cut at %"
       GST_TIME_FORMAT " (sound: %d)", seg.seq, GST_TIME_ARGS (seg.end),
       seg.had_sound);
-  st.stream.cut_segments[seg.seq] = {seg.start, seg.end};
+  CutSegment cut{seg.start, seg.end, nullptr, cue_gap (st)};
+  if (seg.sound && st.stream.ever_audio)
+    cut.sound = std::make_shared<const gemini::AudioEnvelope> (std::move (*seg.sound));
+  seg.sound.reset ();
+  st.stream.cut_segments[seg.seq] = std::move (cut);
   st.stream.in_flight++;
   st.stream.closing.push_back (std::move (seg));
 }
@@ -386,12 +407,13 @@ audio_far_ahead (GstGeminiTranscriber * self, const State & st, GstClockTime rt)
       && g_get_monotonic_time () - st.video_arrival_us < VIDEO_STALL_US;
 }
 
-/* Advances the audio side by one span [rt, rt + dur) with level `rms_db`;
- * `buf` is null for GAP events. */
+/* Advances the audio side by one span [rt, rt + dur) with its `levels`;
+ * `buf` and `levels` are null for GAP events. */
 static GstFlowReturn
 handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
-    GstClockTime dur, double rms_db, GPtr<GstBuffer> buf)
+    GstClockTime dur, const gemini::AudioLevels * levels, GPtr<GstBuffer> buf)
 {
+  const double rms_db = levels ? levels->rms_db () : gemini::AudioEnvelope::SILENCE_DB;
   Private *priv = self->priv;
   std::unique_lock < std::mutex > lk (priv->state_lock);
   State & st = priv->state;
@@ -442,6 +464,12 @@ handle_audio_span (GstGeminiTranscriber * self, GstClockTime rt,
   }
   if (st.stream.current->whole)
     st.stream.current->quiet.observe (rt - st.stream.current->start, dur, rms_db);
+  if (auto & sound = st.stream.current->sound) {
+    if (levels)
+      sound->add (*levels);
+    else
+      sound->add_silence (rt, dur);
+  }
   st.stream.audio_position = rt + dur;
   drain_pending_video (st, false);
   dispatch_ready_segments (self, st);
@@ -460,7 +488,7 @@ audio_chain (GstPad * pad, GstObject * parent,
   auto self = GST_GEMINI_TRANSCRIBER (parent);
   GPtr<GstBuffer> owned (buf);
   GstClockTime rt, dur;
-  double rms;
+  gemini::AudioLevels levels;
 
   {
     std::unique_lock < std::mutex > lk (self->priv->state_lock);
@@ -488,12 +516,12 @@ audio_chain (GstPad * pad, GstObject * parent,
     GstMapInfo map;
     if (!gst_buffer_map (buf, &map, GST_MAP_READ))
       return GST_FLOW_ERROR;
-    rms = gemini::audio_rms_db (&st.input.audio_info, map.data, map.size);
+    levels = gemini::measure_audio (&st.input.audio_info, map.data, map.size, rt);
     gst_buffer_unmap (buf, &map);
   }
   if (dur == 0)
     return GST_FLOW_OK;
-  return handle_audio_span (self, rt, dur, rms, std::move (owned));
+  return handle_audio_span (self, rt, dur, &levels, std::move (owned));
 }
 
 GstFlowReturn
@@ -757,7 +785,7 @@ on_gap (GstGeminiTranscriber * self, bool audio, GstEvent * event)
         GST_FORMAT_TIME, ts);
     lk.unlock ();
     if (GST_CLOCK_TIME_IS_VALID (rt))
-      handle_audio_span (self, rt, dur, -120.0, {});
+      handle_audio_span (self, rt, dur, nullptr, {});
     return;
   }
   const GstClockTime rt = gst_segment_to_running_time (&st.input.video_segment,

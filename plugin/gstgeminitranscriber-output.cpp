@@ -250,8 +250,7 @@ push_cue (GstGeminiTranscriber * self, OutputState & out,
  * carry no speaker yet; the segment's message names them once it is done. */
 static GstFlowReturn
 output_streamed_rows (GstGeminiTranscriber * self, OutputState & out,
-    guint64 seq, GstClockTime start, GstClockTime end,
-    const std::vector<gemini::Utterance> &rows)
+    guint64 seq, const CutSegment & cut, const std::vector<gemini::Utterance> &rows)
 {
   if (out.streamed_seq != seq || out.streamed_rows == 0) {
     out.streamed_seq = seq;
@@ -260,7 +259,10 @@ output_streamed_rows (GstGeminiTranscriber * self, OutputState & out,
   out.streamed_rows += rows.size ();
 
   GstFlowReturn ret = GST_FLOW_OK;
-  for (const auto & cue : out.assembly.add_streaming (rows, start, end)) {
+  if (cut.cue_gap > 0)
+    out.assembly.set_min_gap (cut.cue_gap);
+  for (const auto & cue : out.assembly.add_streaming (rows, cut.start, cut.end,
+          cut.sound.get ())) {
     ret = push_cue (self, out, cue, seq);
     if (ret != GST_FLOW_OK)
       break;
@@ -268,8 +270,11 @@ output_streamed_rows (GstGeminiTranscriber * self, OutputState & out,
   return ret;
 }
 
+/* `cut`: what close_segment () recorded of the segment (its sound, the gap
+ * between cues); a default one when nothing was. */
 static GstFlowReturn
-output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
+output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o,
+    const CutSegment & cut)
 {
   const gemini::SegmentTranscript & transcript = o.job.clip.transcript;
   gemini::AssembledSegment assembled;
@@ -283,9 +288,12 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o)
           gst_event_new_tag (make_tag_list (output_language (self, out), sp)));
     }
     /* Rows already pushed while the answer streamed are not cued twice. */
+    if (cut.cue_gap > 0)
+      out.assembly.set_min_gap (cut.cue_gap);
     assembled = out.assembly.add (transcript, o.start, o.end,
-        out.streamed_seq == o.seq ? out.streamed_rows : 0);
-    transcript_json = gemini::write_segment_transcript (transcript, o.start, assembled.ids);
+        out.streamed_seq == o.seq ? out.streamed_rows : 0, cut.sound.get ());
+    transcript_json = gemini::write_segment_transcript (assembled.utterances,
+        transcript.speakers, assembled.ids);
     if (assembled.speakers_changed) {
       {
         std::lock_guard < std::mutex > lk (self->priv->state_lock);
@@ -331,7 +339,7 @@ past_deadline (GstGeminiTranscriber * self, const State & st)
     return std::nullopt;
   const GstClockTime now = gst_clock_get_time (clock.get ())
       - gst_element_get_base_time (GST_ELEMENT (self));
-  const auto [start, end] = cut->second;
+  const GstClockTime start = cut->second.start, end = cut->second.end;
   /* The reported latency, counted from the segment's start: a cue at its
    * very start is then still in time. */
   const GstClockTime deadline = start + st.upstream_min +
@@ -375,12 +383,14 @@ src_loop (GstGeminiTranscriber * self)
 
   std::vector<gemini::Utterance> streamed;
   const guint64 streamed_seq = st.stream.next_out;
-  std::pair<GstClockTime, GstClockTime> streamed_span;
+  CutSegment cut;
   if (!outcome && !eos && st.stream.streamed.count (streamed_seq)
       && st.stream.cut_segments.count (streamed_seq)) {
     streamed = std::move (st.stream.streamed[streamed_seq]);
     st.stream.streamed.erase (streamed_seq);
-    streamed_span = st.stream.cut_segments[streamed_seq];
+    cut = st.stream.cut_segments[streamed_seq];
+  } else if (outcome && st.stream.cut_segments.count (outcome->seq)) {
+    cut = st.stream.cut_segments[outcome->seq];
   }
 
   /* Caps and segment go out as soon as the input has a segment, not with
@@ -400,10 +410,9 @@ src_loop (GstGeminiTranscriber * self)
   if (!out.sticky_sent && !send_sticky_events (self, out))
     ret = GST_FLOW_NOT_NEGOTIATED;
   if (ret == GST_FLOW_OK && !streamed.empty ())
-    ret = output_streamed_rows (self, out, streamed_seq, streamed_span.first,
-        streamed_span.second, streamed);
+    ret = output_streamed_rows (self, out, streamed_seq, cut, streamed);
   if (ret == GST_FLOW_OK && outcome)
-    ret = output_outcome (self, out, *outcome);
+    ret = output_outcome (self, out, *outcome, cut);
   if (ret == GST_FLOW_OK && eos) {
     GstEvent *ev = gst_event_new_eos ();
     lk.lock ();

@@ -109,6 +109,7 @@ struct Settings {
   GstGeminiTranscriberMode mode = GST_GEMINI_TRANSCRIBER_MODE_AUTO;
   guint window_duration = 0;          /* s; 0: as long as the model allows */
   bool stream_cues = false;
+  GstGeminiTiming timing = GST_GEMINI_TIMING_AUDIO;
 };
 
 /* A stretch of input, in running time, that becomes one request. */
@@ -120,6 +121,8 @@ struct Segment {
    * after it and destroyed first. */
   std::unique_ptr<gemini::UploadStream> upload;
   gemini::QuietPoints quiet;         /* whole mode: where windows may be cut */
+  /* timing=audio: the segment's loudness, for the cue timer. */
+  std::optional<gemini::AudioEnvelope> sound;
   bool whole = false;
   std::unique_ptr<gemini::SegmentEncoder> encoder;
   bool had_sound = false;
@@ -140,6 +143,15 @@ struct Segment {
 enum class Status { Ok, Silent, Failed, Blocked, Late };
 
 const char *status_name (Status s);
+
+/* What the src task needs of a segment once it is cut: where it lies, and
+ * what its cues are timed on. */
+struct CutSegment {
+  GstClockTime start = 0;
+  GstClockTime end = 0;
+  std::shared_ptr<const gemini::AudioEnvelope> sound;   /* null: timing=model */
+  GstClockTime cue_gap = 0;          /* two frames of the video, or 80 ms */
+};
 
 /* What a finished segment job hands to the src task. */
 struct Outcome {
@@ -216,8 +228,8 @@ struct StreamState {
   std::map<guint64, Outcome> done;
   /* stream-cues: rows read from answers still streaming, not yet output */
   std::map<guint64, std::vector<gemini::Utterance>> streamed;
-  /* [start, end) of cut segments not yet output, for live deadlines */
-  std::map<guint64, std::pair<GstClockTime, GstClockTime>> cut_segments;
+  /* Cut segments not yet output, for live deadlines and the cue timing */
+  std::map<guint64, CutSegment> cut_segments;
   guint64 next_out = 0;
   bool eos_pending = false;
 

@@ -71,6 +71,7 @@ enum {
   PROP_MODE,
   PROP_WINDOW_DURATION,
   PROP_STREAM_CUES,
+  PROP_TIMING,
 };
 
 static GstStaticPadTemplate audio_sink_template =
@@ -118,6 +119,25 @@ gst_gemini_media_resolution_get_type (void)
   if (g_once_init_enter (&type))
     g_once_init_leave (&type,
         g_enum_register_static ("GstGeminiMediaResolution", values));
+  return type;
+}
+
+GType
+gst_gemini_timing_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_GEMINI_TIMING_AUDIO,
+        "Audio: each cue moved onto the speech the model's time points at",
+        "audio"},
+    {GST_GEMINI_TIMING_MODEL,
+        "Model: the times the model wrote (whole seconds), shared between cues",
+        "model"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstGeminiTiming", values));
   return type;
 }
 
@@ -436,6 +456,7 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
     case PROP_MODE: s.mode = (GstGeminiTranscriberMode) g_value_get_enum (value); break;
     case PROP_WINDOW_DURATION: s.window_duration = g_value_get_uint (value); break;
     case PROP_STREAM_CUES: s.stream_cues = g_value_get_boolean (value); break;
+    case PROP_TIMING: s.timing = (GstGeminiTiming) g_value_get_enum (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -475,6 +496,7 @@ gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
     case PROP_MODE: g_value_set_enum (value, s.mode); break;
     case PROP_WINDOW_DURATION: g_value_set_uint (value, s.window_duration); break;
     case PROP_STREAM_CUES: g_value_set_boolean (value, s.stream_cues); break;
+    case PROP_TIMING: g_value_set_enum (value, s.timing); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -644,6 +666,11 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "Output each cue as soon as its row of a streamed answer is complete; "
           "such cues carry no speaker label (the speakers table comes last)",
           defaults.stream_cues, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_TIMING,
+      g_param_spec_enum ("timing", "Timing",
+          "Where cues start and end: on the speech found in the audio near the "
+          "model's times, or at the model's times; from the next segment on",
+          GST_TYPE_GEMINI_TIMING, defaults.timing, rw_playing));
 
   gst_element_class_add_static_pad_template (element_class,
       &audio_sink_template);
@@ -667,6 +694,7 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
       (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_TRANSCRIBER_MODE,
       (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_TIMING, (GstPluginAPIFlags) 0);
   GST_DEBUG_CATEGORY_INIT (gst_gemini_transcriber_debug, "geminitranscriber",
       0, "Gemini multimodal transcriber");
 }

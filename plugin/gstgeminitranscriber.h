@@ -30,6 +30,15 @@ typedef enum
 #define GST_TYPE_GEMINI_TRANSCRIBER_MODE (gst_gemini_transcriber_mode_get_type ())
 GType gst_gemini_transcriber_mode_get_type (void);
 
+typedef enum
+{
+  GST_GEMINI_TIMING_AUDIO,
+  GST_GEMINI_TIMING_MODEL,
+} GstGeminiTiming;
+
+#define GST_TYPE_GEMINI_TIMING (gst_gemini_timing_get_type ())
+GType gst_gemini_timing_get_type (void);
+
 GST_ELEMENT_REGISTER_DECLARE (geminitranscriber);
 
 G_END_DECLS

@@ -519,6 +519,75 @@ GST_START_TEST (test_playing_to_null_mid_request)
 }
 GST_END_TEST;
 
+/* timing=audio: each cue starts on its tone, though the emulated model
+ * writes whole seconds of the segment; timing=model: where it wrote. The
+ * transcript of gemini-segment carries both times either way. */
+GST_START_TEST (test_cue_times_from_the_audio)
+{
+  const auto &lines = interview_lines ();
+  for (const char *timing : {"audio", "model"}) {
+    const bool audio = g_str_equal (timing, "audio");
+    Emulator emu (interview_script (lines));
+    GstHarness *h = new_harness (emu, 5000, false, NULL);
+    gst_util_set_object_arg (G_OBJECT (h->element), "timing", timing);
+    GstBus *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, bus);
+    push_speech (h, lines, 0, INTERVIEW_SECONDS);
+    gst_harness_push_event (h, gst_event_new_eos ());
+    wait_for_eos (h);
+
+    fail_unless_equals_int (gst_harness_buffers_in_queue (h), lines.size ());
+    guint off_by_more = 0;
+    GstClockTime last_end = 0;
+    for (const auto &line : lines) {
+      GstBuffer *cue = gst_harness_pull (h);
+      const GstClockTime truth = (GstClockTime) (line.start * GST_SECOND);
+      const GstClockTime d = GST_BUFFER_PTS (cue) > truth ? GST_BUFFER_PTS (cue) - truth
+          : truth - GST_BUFFER_PTS (cue);
+      if (audio)
+        fail_unless (d <= 10 * GST_MSECOND, "cue at %" GST_TIME_FORMAT " for a tone at %"
+            GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (cue)), GST_TIME_ARGS (truth));
+      off_by_more += d > 100 * GST_MSECOND;
+      /* Two frames between cues (80 ms without video). */
+      fail_unless (GST_BUFFER_PTS (cue) >= last_end + 80 * GST_MSECOND || last_end == 0,
+          "%s: cue at %" GST_TIME_FORMAT " after one until %" GST_TIME_FORMAT, timing,
+          GST_TIME_ARGS (GST_BUFFER_PTS (cue)), GST_TIME_ARGS (last_end));
+      last_end = GST_BUFFER_PTS (cue) + GST_BUFFER_DURATION (cue);
+      gst_buffer_unref (cue);
+    }
+    if (!audio)
+      fail_unless (off_by_more >= 4, "only %u model times off", off_by_more);
+
+    guint moved = 0, rows = 0;
+    while (GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) {
+      const GstStructure *st = gst_message_get_structure (m);
+      const gchar *json = gst_structure_has_name (st, "gemini-segment")
+          ? gst_structure_get_string (st, "transcript") : nullptr;
+      GPtr<JsonParser> parser (json_parser_new ());
+      if (json && json_parser_load_from_data (parser.get (), json, -1, nullptr)) {
+        JsonArray *list = json_object_get_array_member (json_node_get_object
+            (json_parser_get_root (parser.get ())), "transcripts");
+        for (guint i = 0; i < json_array_get_length (list); i++) {
+          JsonObject *row = json_array_get_object_element (list, i);
+          rows++;
+          moved += json_object_get_int_member (row, "start")
+              != json_object_get_int_member (row, "model_start");
+        }
+      }
+      gst_message_unref (m);
+    }
+    fail_unless_equals_int (rows, lines.size ());
+    if (audio)
+      fail_unless (moved >= 4, "only %u rows moved", moved);
+    else
+      fail_unless_equals_int (moved, 0);
+    gst_element_set_bus (h->element, nullptr);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST (test_failed_segment_is_warning_and_gap)
 {
   /* The first request fails for good (no retries); the next ones work. */
@@ -664,6 +733,7 @@ geminitranscriber_suite (void)
   tcase_add_test (tc, test_flush_cancels_request);
   tcase_add_test (tc, test_playing_to_null_mid_request);
   tcase_add_test (tc, test_failed_segment_is_warning_and_gap);
+  tcase_add_test (tc, test_cue_times_from_the_audio);
   tcase_add_test (tc, test_missing_key_is_a_clear_error);
   tcase_add_test (tc, test_vertex_from_the_environment);
   tcase_add_test (tc, test_unknown_model_is_fatal_without_retries);

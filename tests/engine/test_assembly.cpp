@@ -76,22 +76,46 @@ test_rows_cued_early_are_not_cued_again (void)
   g_assert_true (g_strrstr (done.cues[0].text.c_str (), "Two.") != nullptr);
 }
 
+static TimedUtterance
+placed (GstClockTime start, GstClockTime end, const char *text, const char *speaker,
+    const char *voice)
+{
+  TimedUtterance u;
+  u.start = start;
+  u.end = end;
+  u.text = text;
+  u.speaker_id = speaker;
+  u.voice = voice;
+  return u;
+}
+
 static void
 test_transcript_json_round_trip (void)
 {
-  SegmentTranscript t = segment ({row (1, 2, "Un \"mot\" & <b>", "1"), row (3, 0, "Open.", "2")},
-      {{"1", "Ana Ruiz", "?", "?", "?"}});
+  /* The first row moved by the cue timer, the second as the model wrote it. */
+  TimedUtterance moved = placed (61 * GST_SECOND + 230 * GST_MSECOND, 62 * GST_SECOND,
+      "Un \"mot\" & <b>", "S4", "1");
+  moved.model_start = 61 * GST_SECOND;
+  moved.model_end = 63 * GST_SECOND;
+  const std::vector<TimedUtterance> rows_in{moved,
+    placed (63 * GST_SECOND, GST_CLOCK_TIME_NONE, "Open.", "S5", "2")};
+  const std::vector<Speaker> speakers{{"1", "Ana Ruiz", "?", "?", "?"}};
   const std::map<std::string, std::string> ids{{"1", "S4"}, {"2", "S5"}};
-  const std::string json = write_segment_transcript (t, 60 * GST_SECOND, ids);
+  const std::string json = write_segment_transcript (rows_in, speakers, ids);
   auto rows = read_segment_transcript (json);
   g_assert_cmpuint (rows.size (), ==, 2);
-  g_assert_cmpuint (rows[0].start, ==, 61 * GST_SECOND);
+  g_assert_cmpuint (rows[0].start, ==, 61 * GST_SECOND + 230 * GST_MSECOND);
   g_assert_cmpuint (rows[0].end, ==, 62 * GST_SECOND);
+  g_assert_cmpuint (rows[0].model_start, ==, 61 * GST_SECOND);
+  g_assert_cmpuint (rows[0].model_end, ==, 63 * GST_SECOND);
   g_assert_cmpstr (rows[0].text.c_str (), ==, "Un \"mot\" & <b>");
   g_assert_cmpstr (rows[0].speaker_id.c_str (), ==, "S4");
   g_assert_false (GST_CLOCK_TIME_IS_VALID (rows[1].end));
+  g_assert_cmpuint (rows[1].model_start, ==, 63 * GST_SECOND);
+  g_assert_false (GST_CLOCK_TIME_IS_VALID (rows[1].model_end));
   g_assert_cmpstr (rows[1].voice.c_str (), ==, "2");
   g_assert_true (g_strrstr (json.c_str (), "\"role_in_video\":\"?\"") != nullptr);
+  g_assert_true (g_strrstr (json.c_str (), "\"speaker\":\"S4\",\"name\"") != nullptr);
 }
 
 /* Another writer's document: wrong types read as nothing, never abort. */

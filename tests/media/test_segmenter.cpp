@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Segment boundaries and audio levels. */
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -165,8 +166,8 @@ level (GstAudioFormat format, const std::vector<T> &samples)
 {
   GstAudioInfo info;
   gst_audio_info_set_format (&info, format, 48000, 2, nullptr);
-  return gemini::audio_rms_db (&info, reinterpret_cast<const guint8 *> (samples.data ()),
-      samples.size () * sizeof (T));
+  return gemini::measure_audio (&info, reinterpret_cast<const guint8 *> (samples.data ()),
+      samples.size () * sizeof (T), 0).rms_db ();
 }
 
 void
@@ -211,6 +212,41 @@ test_rms_of_other_formats ()
 
 }  // namespace
 
+/* Audio in buffers of 1024 samples at 44.1 kHz (23.2 ms, across the
+ * 10 ms grid) measures as the same frames as in one buffer, on the
+ * stream's time: a frame straddling two buffers is summed from both. */
+static void
+test_levels_on_the_grid (void)
+{
+  GstAudioInfo info;
+  gst_audio_info_set_format (&info, GST_AUDIO_FORMAT_S16, 44100, 1, nullptr);
+  const GstClockTime start = 5 * GST_MSECOND;
+  std::vector<gint16> samples (44100);
+  for (gsize i = 0; i < samples.size (); i++)
+    samples[i] = gint16 ((i / 4410) % 2 ? 16000 : 1000);   /* loud and quiet 100 ms */
+
+  auto bytes = [&] (gsize from) { return reinterpret_cast<const guint8 *> (&samples[from]); };
+  gemini::AudioEnvelope whole;
+  whole.add (gemini::measure_audio (&info, bytes (0), samples.size () * 2, start));
+  gemini::AudioEnvelope pieces;
+  for (gsize from = 0; from < samples.size (); from += 1024) {
+    const gsize n = std::min<gsize> (1024, samples.size () - from);
+    const GstClockTime pts = start + gst_util_uint64_scale (from, GST_SECOND, 44100);
+    pieces.add (gemini::measure_audio (&info, bytes (from), n * 2, pts));
+  }
+  g_assert_cmpuint (whole.start (), ==, 0);
+  g_assert_cmpuint (whole.size (), ==, 101);
+  g_assert_cmpuint (pieces.size (), ==, whole.size ());
+  for (size_t i = 0; i < whole.size (); i++)
+    g_assert_cmpfloat_with_epsilon (pieces.level (i), whole.level (i), 0.01);
+  /* Frame 1 is [10, 20) ms: samples 221..661, all quiet (1000 / 32768). */
+  g_assert_cmpfloat_with_epsilon (whole.level (1), 20 * std::log10 (1000.0 / 32768), 0.01);
+  /* Frame 10 straddles the first change at 105 ms: half and half. */
+  const double mixed = 10 * std::log10 ((std::pow (1000.0 / 32768, 2) + std::pow (16000.0 / 32768,
+              2)) / 2);
+  g_assert_cmpfloat_with_epsilon (whole.level (10), mixed, 0.1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,6 +268,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segmenter/rms-s16-known-signals", test_rms_of_known_signals_s16);
   g_test_add_func ("/segmenter/rms-f32-known-signals", test_rms_of_known_signals_f32);
   g_test_add_func ("/segmenter/rms-other-formats", test_rms_of_other_formats);
+  g_test_add_func ("/segmenter/levels-on-the-grid", test_levels_on_the_grid);
 
   return g_test_run ();
 }

@@ -780,6 +780,15 @@ test_usage ()
   }
   r = run_program ({"--batch", fx.clip, "-j", "0", "-o", path_in ("{stem}.srt")});
   g_assert_cmpint (r.status, ==, 1);
+  for (const char *batch : {"", "--batch"}) {
+    std::vector<std::string> args{fx.clip, "--emulator", "--timing", "words", "-o",
+      path_in ("t-{stem}.srt")};
+    if (*batch)
+      args.push_back (batch);
+    r = run_program (args);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err.c_str (), "--timing must be audio or model"));
+  }
   r = run_program ({"--version"});
   g_assert_cmpint (r.status, ==, 0);
 
