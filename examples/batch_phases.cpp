@@ -63,6 +63,7 @@ Run::transcription () const
   t.model = state.model;
   t.context = settings.context;
   t.language = settings.language;
+  t.evidence = settings.evidence;
   t.fps = settings.fps > 0 ? settings.fps : gemini::defaults::FPS;
   /* nullopt is auto (the engine picks per request); --batch leaves the name
    * unchecked, and one it does not know stays auto */

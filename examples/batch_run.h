@@ -25,6 +25,7 @@ struct BatchSettings {
   std::string media_resolution;       /* "", auto, low, medium, high */
   double fps = 0;
   bool audio_timing = true;           /* --timing audio: cues on the speech */
+  bool evidence = false;              /* --evidence */
   guint window_ms = 0;                /* 0: as long as the model's limits allow */
   gint64 inline_limit = -1;           /* -1: gemini::DEFAULT_BATCH_INLINE_LIMIT */
   guint poll_ms = 0;                  /* 0: the engine's default first interval */

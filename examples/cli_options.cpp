@@ -30,6 +30,7 @@ struct Options {
   gdouble fps = 0;
   gchar *media_resolution = nullptr;
   gchar *timing = nullptr;
+  gboolean evidence = FALSE;
   gint concurrency = -1;              /* -1: the element's */
   gboolean version = FALSE;
   gboolean emulator = FALSE;
@@ -132,6 +133,9 @@ option_entries (Options &o, const DefaultTexts &d)
     {"timing", 0, 0, G_OPTION_ARG_STRING, &o.timing,
         "Cue times: audio (on the speech found near the model's times) or model (as "
         "the model wrote them, in whole seconds); default audio", "TIMING"},
+    {"evidence", 0, 0, G_OPTION_ARG_NONE, &o.evidence,
+        "For each speaker's name, company, position and role: what was shown or said, "
+        "and when (JSON, HTML and Markdown outputs)", nullptr},
     {"request-timeout", 0, 0, G_OPTION_ARG_INT, &o.request_timeout,
         d.request_timeout.c_str (), "S"},
     {"max-retries", 0, 0, G_OPTION_ARG_INT, &o.max_retries, d.max_retries.c_str (), "N"},
@@ -265,6 +269,7 @@ batch_settings (const Options &o, int argc, char **argv, BatchSettings &b)
   if (!valid_timing (o))
     return TIMING_USAGE;
   b.audio_timing = to_string (o.timing) != "model";
+  b.evidence = o.evidence;
   for (int i = 1; i < argc; i++)
     b.inputs.emplace_back (argv[i]);
   b.list_file = to_string (o.list);
@@ -327,6 +332,7 @@ single_settings (const Options &o, int argc, char **argv, SingleSettings &s)
   e.language = to_string (o.language);
   e.media_resolution = resolution;
   e.timing = to_string (o.timing);
+  e.evidence = o.evidence;
   e.segment_duration_ms = (guint) o.segment_duration;
   e.mode = mode;
   e.window_s = (guint) o.window;

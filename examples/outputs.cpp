@@ -75,6 +75,33 @@ markdown_cell (const std::string &text)
   return r;
 }
 
+bool
+has_evidence (const Transcript &t)
+{
+  return std::any_of (t.speakers.begin (), t.speakers.end (),
+      [] (const Speaker &sp) { return !sp.info.evidence.empty (); });
+}
+
+/* "00:01:02.500", or "?" when the model gave no time. */
+std::string
+evidence_time (const gemini::Evidence &e)
+{
+  return GST_CLOCK_TIME_IS_VALID (e.time) ? cue_time (e.time, '.') : std::string (gemini::UNKNOWN);
+}
+
+/* One line per field: "name, shown at 00:00:12.000: “Alice Martin, CEO”". */
+std::string
+evidence_html (const std::vector<gemini::Evidence> &evidence)
+{
+  std::string out;
+  for (const auto &e : evidence) {
+    out += (out.empty () ? "" : "<br>") + std::string ("<b>") + escape_markup (e.field)
+        + "</b>, " + escape_markup (e.source) + " at " + evidence_time (e) + ": \u201C"
+        + escape_markup (e.text) + "\u201D";
+  }
+  return out;
+}
+
 /* Milliseconds: exact in JSON, unlike seconds as doubles. */
 void
 add_ms (JsonBuilder *b, const char *name, GstClockTime t)
@@ -180,6 +207,17 @@ render_json (const Transcript &t)
     json_builder_add_boolean_value (b, sp.info.identified ());
     gemini::add_int_member (b, "segments", sp.segments);
     add_ms (b, "talk_ms", (GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND));
+    json_builder_set_member_name (b, "evidence");
+    json_builder_begin_array (b);
+    for (const auto &e : sp.info.evidence) {
+      json_builder_begin_object (b);
+      gemini::add_string_member (b, "field", e.field);
+      add_ms (b, "time_ms", e.time);
+      gemini::add_string_member (b, "source", e.source);
+      gemini::add_string_member (b, "text", e.text);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -276,6 +314,13 @@ render_markdown (const Transcript &t)
         + markdown_cell (sp.info.company) + " | " + markdown_cell (sp.info.position) + " | "
         + markdown_cell (sp.info.role_in_video) + " | "
         + format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)) + " |\n";
+  if (has_evidence (t)) {
+    out += "\n## Evidence\n\n| speaker | field | time | how | what |\n|---|---|---|---|---|\n";
+    for (const auto &sp : t.speakers)
+      for (const auto &e : sp.info.evidence)
+        out += "| " + sp.id + " | " + e.field + " | " + evidence_time (e) + " | "
+            + markdown_cell (e.source) + " | " + markdown_cell (e.text) + " |\n";
+  }
   out += "\n## Transcript\n\n| start | end | speaker | text |\n|---|---|---|---|\n";
   for (size_t i = 0; i < t.utterances.size (); i++) {
     const Utterance &u = t.utterances[i];
@@ -312,8 +357,10 @@ render_html (const Transcript &t)
       + " of media, " + std::to_string (t.total_tokens ()) + " tokens, "
       + std::to_string (t.segments.size ()) + " segments.</p>\n";
 
-  out += "<h2>Speakers</h2>\n<table class=\"speakers\">\n<thead><tr><th>id</th><th>name</th>"
-      "<th>company</th><th>position</th><th>role</th><th>talk time</th></tr></thead>\n<tbody>\n";
+  const bool evidence = has_evidence (t);
+  out += std::string ("<h2>Speakers</h2>\n<table class=\"speakers\">\n<thead><tr><th>id</th>"
+      "<th>name</th><th>company</th><th>position</th><th>role</th><th>talk time</th>")
+      + (evidence ? "<th>evidence</th>" : "") + "</tr></thead>\n<tbody>\n";
   for (const auto &sp : t.speakers) {
     out += std::string ("<tr class=\"") + (sp.info.identified () ? "identified" : "unidentified")
         + "\"><td><span class=\"swatch\" style=\"background:" + speaker_colour (t, sp.id)
@@ -321,7 +368,9 @@ render_html (const Transcript &t)
         + "</td><td>" + escape_markup (sp.info.company) + "</td><td>"
         + escape_markup (sp.info.position) + "</td><td>" + escape_markup (sp.info.role_in_video)
         + "</td><td>"
-        + format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)) + "</td></tr>\n";
+        + format_clock ((GstClockTime) (t.talk_seconds (sp.id) * GST_SECOND)) + "</td>"
+        + (evidence ? "<td class=\"evidence\">" + evidence_html (sp.info.evidence) + "</td>" : "")
+        + "</tr>\n";
   }
   out += "</tbody>\n</table>\n";
 

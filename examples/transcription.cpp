@@ -44,6 +44,9 @@ struct Run {
   /* Main loop only. */
   GstClockTime transcribed = 0;
   gint64 tokens = 0;
+  /* Stream time - running time, from the segment messages: evidence in
+   * gemini-speakers is in running time. */
+  GstClockTimeDiff stream_offset = 0;
   std::optional<Failure> failure;
 
   void fail (ExitCode code, std::string message) {
@@ -229,6 +232,7 @@ on_segment_message (Run *run, const GstStructure *s)
 
   /* The transcript is in running time; outputs speak the input's time. */
   const GstClockTimeDiff offset = GST_CLOCK_DIFF (running_time, stream_time);
+  run->stream_offset = offset;
   if (const gchar *json = gst_structure_get_string (s, "transcript"))
     read_utterances (run, json, r.index, offset);
 
@@ -243,6 +247,34 @@ on_segment_message (Run *run, const GstStructure *s)
     run->fail (EXIT_REFUSED, "Gemini quota exhausted (" + error_text + "). Wait for "
         "the quota to reset or use a key from a project with more quota; "
         "--concurrency 1 helps with per-minute limits.");
+}
+
+/* A speaker's `evidence` list, its times still running times. */
+std::vector<gemini::Evidence>
+read_evidence (const GstStructure *speaker)
+{
+  std::vector<gemini::Evidence> out;
+  const GValue *list = gst_structure_get_value (speaker, "evidence");
+  for (guint i = 0; list && GST_VALUE_HOLDS_ARRAY (list)
+           && i < gst_value_array_get_size (list); i++) {
+    const GValue *v = gst_value_array_get_value (list, i);
+    if (!GST_VALUE_HOLDS_STRUCTURE (v))
+      continue;
+    const GstStructure *s = gst_value_get_structure (v);
+    auto text = [s] (const char *name) {
+      const gchar *t = gst_structure_get_string (s, name);
+      return std::string (t ? t : "");
+    };
+    gemini::Evidence e;
+    e.field = text ("field");
+    e.source = text ("source");
+    e.text = text ("text");
+    guint64 time = GST_CLOCK_TIME_NONE;
+    gst_structure_get_uint64 (s, "time", &time);
+    e.time = time;
+    out.push_back (std::move (e));
+  }
+  return out;
 }
 
 void
@@ -264,6 +296,7 @@ on_speakers_message (Run *run, const GstStructure *s)
     sp.info.company = field ("company");
     sp.info.position = field ("position");
     sp.info.role_in_video = field ("role");
+    sp.info.evidence = read_evidence (e);
     gst_structure_get_uint (e, "segments", &sp.segments);
     speakers.push_back (std::move (sp));
   }
@@ -406,6 +439,8 @@ apply_settings (GstElement *t, const ElementSettings &s)
     gst_util_set_object_arg (G_OBJECT (t), "media-resolution", s.media_resolution.c_str ());
   if (!s.timing.empty ())
     gst_util_set_object_arg (G_OBJECT (t), "timing", s.timing.c_str ());
+  if (s.evidence)
+    g_object_set (t, "evidence", TRUE, nullptr);
   if (s.segment_duration_ms)
     g_object_set (t, "segment-duration", s.segment_duration_ms, nullptr);
   if (!s.mode.empty ())
@@ -505,6 +540,11 @@ transcribe_input (const std::string &uri, const ElementSettings &settings,
 
   std::lock_guard<std::mutex> lk (run.lock);
   out.cues = std::move (run.cues);
+  for (auto &sp : out.speakers)
+    for (auto &e : sp.info.evidence)
+      if (GST_CLOCK_TIME_IS_VALID (e.time))
+        e.time = (GstClockTime) std::max<GstClockTimeDiff> (0,
+            (GstClockTimeDiff) e.time + run.stream_offset);
   std::stable_sort (out.utterances.begin (), out.utterances.end (),
       [](const Utterance &a, const Utterance &b) { return a.start < b.start; });
   if (!GST_CLOCK_TIME_IS_VALID (out.duration))

@@ -35,6 +35,7 @@ struct ElementSettings {
   std::string language;
   std::string media_resolution;
   std::string timing;                 /* audio or model */
+  bool evidence = false;
   guint segment_duration_ms = 0;
   std::string mode;                   /* auto, whole or streaming */
   guint window_s = 0;

@@ -5,6 +5,25 @@
 
 namespace gemini {
 
+namespace {
+
+/* The speakers table with its evidence on the stream's timeline, as the
+ * registry keeps it. */
+SegmentTranscript
+with_evidence_at (const SegmentTranscript &t, GstClockTime origin)
+{
+  SegmentTranscript out;
+  out.speakers = t.speakers;
+  for (auto &sp : out.speakers)
+    for (auto &e : sp.evidence)
+      if (GST_CLOCK_TIME_IS_VALID (e.time))
+        e.time += origin;
+  out.utterances = t.utterances;
+  return out;
+}
+
+}  // namespace
+
 std::vector<TimedUtterance>
 Assembly::place (const SegmentTranscript &t, GstClockTime origin, GstClockTime end,
     const std::map<std::string, std::string> &ids, const AudioEnvelope *sound) const
@@ -25,7 +44,16 @@ Assembly::add (const SegmentTranscript &t, GstClockTime origin, GstClockTime end
 {
   AssembledSegment a;
   const size_t known_before = registry_.known ().size ();
-  a.ids = registry_.resolve (t);
+  const bool evidence = std::any_of (t.speakers.begin (), t.speakers.end (),
+      [] (const Speaker &sp) { return !sp.evidence.empty (); });
+  if (evidence) {
+    SegmentTranscript timeline = with_evidence_at (t, origin);
+    a.ids = registry_.resolve (timeline);
+    a.speakers = std::move (timeline.speakers);
+  } else {
+    a.ids = registry_.resolve (t);
+    a.speakers = t.speakers;
+  }
   a.utterances = place (t, origin, end, a.ids, sound);
   std::vector<TimedUtterance> to_cue (a.utterances.begin ()
       + std::min (already_cued, a.utterances.size ()), a.utterances.end ());

@@ -24,6 +24,7 @@ struct AssembledSegment {
   std::map<std::string, std::string> ids;   /* request-local voice -> stream-wide id */
   std::vector<TimedUtterance> utterances;   /* every row, on the stream's timeline */
   std::vector<Cue> cues;                    /* for the rows not cued before */
+  std::vector<Speaker> speakers;            /* its table, evidence on the stream's timeline */
   bool speakers_changed = false;            /* someone new, or the table said something */
 };
 

@@ -446,6 +446,7 @@ batch_transcription_request (const BatchMedia &media, const Window &w,
   opts.has_video = media.has_video;
   opts.context = settings.context;
   opts.language = settings.language;
+  opts.evidence = settings.evidence;
   GenerationSettings gen = settings.generation;
   const Sampling sampling = sampling_for (settings.model, gen.temperature);
   gen.temperature = sampling.temperature;

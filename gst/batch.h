@@ -133,6 +133,7 @@ struct BatchTranscriptionSettings {
   std::string model;
   std::string context;
   std::string language;
+  bool evidence = false;               /* PromptOptions::evidence */
   double fps = 1.0;
   /* nullopt = auto: medium, low from AUTO_LOW_RESOLUTION_FROM of media per request */
   std::optional<MediaResolution> media_resolution;

@@ -59,12 +59,28 @@ struct Column {
   const char *name;
   const char *type;            /* OpenAPI type, upper case */
   bool required;
+  /* An ARRAY column: a table inside the row, of these columns. */
+  const std::vector<Column> *rows = nullptr;
 };
+
+void add_object_schema (JsonBuilder *b, const std::vector<Column> &columns);
+
+/* A table: an ARRAY of rows, each row an OBJECT with these columns. */
+void
+add_table_schema (JsonBuilder *b, const std::vector<Column> &columns)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "ARRAY");
+  json_builder_set_member_name (b, "items");
+  add_object_schema (b, columns);
+  json_builder_end_object (b);
+}
 
 /* An OBJECT schema whose properties come in `columns` order, both in
  * `properties` and in `propertyOrdering`. */
 void
-add_object_schema (JsonBuilder *b, std::initializer_list<Column> columns)
+add_object_schema (JsonBuilder *b, const std::vector<Column> &columns)
 {
   std::vector<const char *> order, required;
   json_builder_begin_object (b);
@@ -74,10 +90,14 @@ add_object_schema (JsonBuilder *b, std::initializer_list<Column> columns)
   json_builder_begin_object (b);
   for (const Column &c : columns) {
     json_builder_set_member_name (b, c.name);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, c.type);
-    json_builder_end_object (b);
+    if (c.rows) {
+      add_table_schema (b, *c.rows);
+    } else {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, c.type);
+      json_builder_end_object (b);
+    }
     order.push_back (c.name);
     if (c.required)
       required.push_back (c.name);
@@ -88,17 +108,35 @@ add_object_schema (JsonBuilder *b, std::initializer_list<Column> columns)
   json_builder_end_object (b);
 }
 
-/* A table: an ARRAY of rows, each row an OBJECT with these columns. */
 void
-add_table_property (JsonBuilder *b, const char *name, std::initializer_list<Column> columns)
+add_table_property (JsonBuilder *b, const char *name, const std::vector<Column> &columns)
 {
   json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "ARRAY");
-  json_builder_set_member_name (b, "items");
-  add_object_schema (b, columns);
-  json_builder_end_object (b);
+  add_table_schema (b, columns);
+}
+
+/* The evidence table of a speakers row. */
+const std::vector<Column> EVIDENCE_COLUMNS = {
+  {"field", "STRING", true}, {"time", "STRING", true}, {"source", "STRING", true},
+  {"text", "STRING", true},
+};
+
+std::string
+evidence_instructions (const char *tc_format)
+{
+  return std::string ("- Give each row an `evidence` list: for each of `name`, `company`, "
+      "`position` and `role_in_video` that is not `?`, one item with `field` (which of "
+      "them), `time` (the timecode, ") + tc_format + ", where you found it), `source` "
+      "(`shown` when you read it on screen, `said` when you heard it) and `text` (the "
+      "words shown or said, as they were).\n";
+}
+
+const char *
+timecode_format (const PromptOptions &opts)
+{
+  const bool long_clip = opts.clip_duration >= 3600 * GST_SECOND;
+  const bool fine = opts.has_video && opts.fps > 1.0;
+  return long_clip ? (fine ? "H:MM:SS.sss" : "H:MM:SS") : (fine ? "MM:SS.sss" : "MM:SS");
 }
 
 std::string
@@ -137,7 +175,9 @@ speakers_prompt (const PromptOptions &opts)
         "occur.\n";
   p += "- If a value cannot be found, use `?` as the value.\n";
   p += "- Each row has the fields `voice`, `name`, `company`, `position`, "
-      "`role_in_video`.\n";
+      "`role_in_video`";
+  p += opts.evidence ? ", `evidence`.\n" + evidence_instructions (timecode_format (opts))
+                     : std::string (".\n");
   return p + context_section (opts.context);
 }
 
@@ -153,9 +193,7 @@ build_prompt (const PromptOptions &opts)
   ensure_debug_category ();
 
   const bool long_clip = opts.clip_duration >= 3600 * GST_SECOND;
-  const bool fine = opts.has_video && opts.fps > 1.0;
-  const char *tc_format = long_clip ? (fine ? "H:MM:SS.sss" : "H:MM:SS")
-                                    : (fine ? "MM:SS.sss" : "MM:SS");
+  const char *tc_format = timecode_format (opts);
   const char *zero = long_clip ? "0:00:00" : "00:00";
 
   std::string p;
@@ -210,7 +248,9 @@ build_prompt (const PromptOptions &opts)
     p += "- Use audio cues (introductions, people addressing each other).\n";
   p += "- If a value cannot be found, use `?` as the value.\n";
   p += "- Each row has the fields `voice`, `name`, `company`, `position`, "
-      "`role_in_video`.\n";
+      "`role_in_video`";
+  p += opts.evidence ? ", `evidence`.\n" + evidence_instructions (tc_format)
+                     : std::string (".\n");
 
   if (!opts.known_speakers.empty ()) {
     p += "\n**Known speakers**\n";
@@ -234,7 +274,7 @@ namespace {
 
 /* language, then the tables in the order the model should write them. */
 GPtr<JsonNode>
-tables_schema (bool with_transcripts)
+tables_schema (bool with_transcripts, bool evidence)
 {
   GPtr<JsonBuilder> holder (json_builder_new ());
   JsonBuilder *b = holder.get ();
@@ -253,10 +293,13 @@ tables_schema (bool with_transcripts)
     add_table_property (b, "task1_transcripts", {
           {"start", "STRING", true}, {"end", "STRING", false},
           {"text", "STRING", true}, {"voice", "INTEGER", true}});
-  add_table_property (b, "task2_speakers", {
-        {"voice", "INTEGER", true}, {"name", "STRING", true},
-        {"company", "STRING", true}, {"position", "STRING", true},
-        {"role_in_video", "STRING", true}});
+  std::vector<Column> speaker_columns = {
+    {"voice", "INTEGER", true}, {"name", "STRING", true},
+    {"company", "STRING", true}, {"position", "STRING", true},
+    {"role_in_video", "STRING", true}};
+  if (evidence)
+    speaker_columns.push_back ({"evidence", "ARRAY", true, &EVIDENCE_COLUMNS});
+  add_table_property (b, "task2_speakers", speaker_columns);
   json_builder_end_object (b);
   if (with_transcripts) {
     add_string_array (b, "required", {"task1_transcripts", "task2_speakers"});
@@ -273,15 +316,15 @@ tables_schema (bool with_transcripts)
 }  // namespace
 
 GPtr<JsonNode>
-transcript_response_schema ()
+transcript_response_schema (bool evidence)
 {
-  return tables_schema (true);
+  return tables_schema (true, evidence);
 }
 
 GPtr<JsonNode>
-speakers_response_schema ()
+speakers_response_schema (bool evidence)
 {
-  return tables_schema (false);
+  return tables_schema (false, evidence);
 }
 
 namespace {
@@ -317,8 +360,8 @@ configure (GenerateRequest &req, const PromptOptions &opts, const GenerationSett
   cfg.seed = settings.seed;
   cfg.max_output_tokens = settings.max_output_tokens;
   cfg.response_mime_type = "application/json";
-  cfg.response_schema = opts.speakers_only ? speakers_response_schema ()
-                                           : transcript_response_schema ();
+  cfg.response_schema = opts.speakers_only ? speakers_response_schema (opts.evidence)
+                                           : transcript_response_schema (opts.evidence);
   cfg.media_resolution = settings.media_resolution;
   if (settings.thinking_budget) {
     ThinkingConfig thinking;

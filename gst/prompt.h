@@ -42,6 +42,8 @@ struct PromptOptions {
   /* Only the speakers table, for the whole file: every person who speaks,
    * with a short description of the voice so later requests can match it. */
   bool speakers_only = false;
+  /* Ask, for each speaker's field, where it was shown or said (Evidence). */
+  bool evidence = false;
 };
 
 struct GenerationSettings {
@@ -65,8 +67,8 @@ struct MediaInput {
 };
 
 std::string build_prompt (const PromptOptions &opts);
-GPtr<JsonNode> transcript_response_schema ();
-GPtr<JsonNode> speakers_response_schema ();
+GPtr<JsonNode> transcript_response_schema (bool evidence = false);
+GPtr<JsonNode> speakers_response_schema (bool evidence = false);
 GenerateRequest build_transcription_request (MediaInput media,
     const PromptOptions &opts, const GenerationSettings &settings);
 

@@ -94,6 +94,7 @@ run_whole (Client &client, SegmentJob &job, GCancellable *cancellable)
   whole.has_video = encoded->has_video;
   whole.prompt.context = job.context;
   whole.prompt.language = job.language;
+  whole.prompt.evidence = job.evidence;
   whole.generation = generation_settings (job);
   whole.window = job.window;
   whole.parallel = job.parallel;
@@ -145,6 +146,7 @@ run_clip (Client &client, SegmentJob &job, GCancellable *cancellable)
   req.prompt.has_video = encoded->has_video;
   req.prompt.context = job.context;
   req.prompt.language = job.language;
+  req.prompt.evidence = job.evidence;
   req.prompt.known_speakers = job.known;
   req.generation = generation_settings (job);
   req.parse.duration = job.duration;

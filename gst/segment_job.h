@@ -34,6 +34,7 @@ struct SegmentJob {
   double fps = 1.0;
   std::string context;
   std::string language;
+  bool evidence = false;               /* PromptOptions::evidence */
   std::optional<double> temperature;   /* nullopt: the model family's */
   gint seed = 42;
   std::optional<MediaResolution> media_resolution;   /* nullopt: by duration */

@@ -109,6 +109,14 @@ merge_info (Speaker &into, const Speaker &from)
     if (is_unknown (into.*field) && !is_unknown (from.*field))
       into.*field = from.*field;
   }
+  /* Evidence of the value kept, the first found. */
+  for (const auto &e : from.evidence) {
+    const std::string *kept = into.field (e.field), *found = from.field (e.field);
+    if (kept && found && *kept == *found
+        && std::none_of (into.evidence.begin (), into.evidence.end (),
+            [&e] (const Evidence &k) { return k.field == e.field; }))
+      into.evidence.push_back (e);
+  }
   into.voice = from.voice;
 }
 

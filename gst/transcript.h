@@ -36,6 +36,17 @@ struct Utterance {
   std::string voice;                         /* request-local voice id */
 };
 
+/* Where the model found a speaker's field (the study's "debugging &
+ * evidence" tip): what was shown or said, and when. `time` is relative to
+ * the segment's media like an Utterance's, on the stream's timeline once
+ * the SpeakerRegistry holds it; NONE when the model gave none. */
+struct Evidence {
+  std::string field;                         /* name, company, position, role_in_video */
+  GstClockTime time = GST_CLOCK_TIME_NONE;
+  std::string source;                        /* shown, said */
+  std::string text;                          /* the words shown or said */
+};
+
 /* One row of the speakers table; a field is_unknown () when not found. */
 struct Speaker {
   std::string voice;
@@ -43,8 +54,24 @@ struct Speaker {
   std::string company;
   std::string position;
   std::string role_in_video;
+  /* Asked for with PromptOptions::evidence; at most one per field. */
+  std::vector<Evidence> evidence;
 
   bool identified () const { return !is_unknown (name); }
+  /* A field by its name in the table; null for another name. */
+  const std::string *
+  field (std::string_view table_name) const
+  {
+    if (table_name == "name")
+      return &name;
+    if (table_name == "company")
+      return &company;
+    if (table_name == "position")
+      return &position;
+    if (table_name == "role_in_video")
+      return &role_in_video;
+    return nullptr;
+  }
   /* A voice that spoke but is not in the table. */
   static Speaker
   unknown (std::string voice)

@@ -52,6 +52,17 @@ write_segment_transcript (const std::vector<TimedUtterance> &rows,
     add_string_member (b, "company", sp.company);
     add_string_member (b, "position", sp.position);
     add_string_member (b, "role_in_video", sp.role_in_video);
+    json_builder_set_member_name (b, "evidence");
+    json_builder_begin_array (b);
+    for (const auto &e : sp.evidence) {
+      json_builder_begin_object (b);
+      add_string_member (b, "field", e.field);
+      add_time_member (b, "time", e.time);
+      add_string_member (b, "source", e.source);
+      add_string_member (b, "text", e.text);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

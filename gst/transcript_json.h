@@ -8,7 +8,8 @@
  *   {"transcripts": [{"start", "end" (or null), "model_start", "model_end" (or
  *                     null), "text", "voice", "speaker"}],
  *    "speakers": [{"voice", "speaker", "name", "company", "position",
- *                  "role_in_video"}]}
+ *                  "role_in_video", "evidence": [{"field", "time" (or null),
+ *                  "source", "text"}]}]}
  *
  * The element writes it; gemini-transcribe and applications read it. */
 #pragma once

@@ -271,6 +271,57 @@ add_utterance_row (JsonNode *node, Extracted &out)
   out.rows.push_back (std::move (u));
 }
 
+/* The field an evidence is about, in the table's words; empty for none. */
+std::string
+evidence_field (JsonObject *obj)
+{
+  auto f = node_string (member_ci (obj, "field"));
+  if (!f)
+    return {};
+  std::string v = trim (*f);
+  for (const char *known : {"name", "company", "position", "role_in_video"}) {
+    if (g_ascii_strcasecmp (v.c_str (), known) == 0)
+      return known;
+  }
+  return g_ascii_strcasecmp (v.c_str (), "role") == 0 ? "role_in_video" : std::string ();
+}
+
+/* One evidence per field, the first; a field the table does not have, or
+ * an evidence without words, is dropped. Words are cut to a line, so that
+ * a model that pastes the whole transcript there costs nothing. */
+std::vector<Evidence>
+read_evidence (JsonArray *list)
+{
+  constexpr glong MAX_EVIDENCE_CHARS = 200;
+  std::vector<Evidence> out;
+  for (guint i = 0; i < json_array_get_length (list) && out.size () < 4; i++) {
+    JsonNode *node = json_array_get_element (list, i);
+    if (!JSON_NODE_HOLDS_OBJECT (node))
+      continue;
+    JsonObject *obj = json_node_get_object (node);
+    Evidence e;
+    e.field = evidence_field (obj);
+    auto text = node_string (member_ci (obj, "text"));
+    if (e.field.empty () || !text || trim (*text).empty ()
+        || std::any_of (out.begin (), out.end (), [&e] (const Evidence &o) {
+              return o.field == e.field; }))
+      continue;
+    e.text = trim (*text);
+    if (g_utf8_strlen (e.text.c_str (), -1) > MAX_EVIDENCE_CHARS) {
+      GPtr<gchar> cut (g_utf8_substring (e.text.c_str (), 0, MAX_EVIDENCE_CHARS - 1));
+      e.text = std::string (cut.get ()) + "\u2026";
+    }
+    auto source = node_string (member_ci (obj, "source"));
+    const std::string src = source ? trim (*source) : std::string ();
+    e.source = g_ascii_strcasecmp (src.c_str (), "shown") == 0 ? "shown"
+        : g_ascii_strcasecmp (src.c_str (), "said") == 0 ? "said" : std::string (UNKNOWN);
+    if (auto t = node_time (member_ci (obj, "time"), nullptr); t && t->ns >= 0)
+      e.time = static_cast<GstClockTime> (t->ns);
+    out.push_back (std::move (e));
+  }
+  return out;
+}
+
 void
 add_speaker_row (JsonNode *node, Extracted &out)
 {
@@ -287,6 +338,8 @@ add_speaker_row (JsonNode *node, Extracted &out)
   s.company = field_or_unknown (obj, "company");
   s.position = field_or_unknown (obj, "position");
   s.role_in_video = field_or_unknown (obj, "role_in_video", "role");
+  if (JsonNode *list = member_ci (obj, "evidence"); list && JSON_NODE_HOLDS_ARRAY (list))
+    s.evidence = read_evidence (json_node_get_array (list));
   out.speakers.push_back (std::move (s));
 }
 
@@ -736,14 +789,15 @@ drop_empty_and_loops (std::vector<RawUtterance> &rows, Repairs &repairs)
   drop_row_loops (rows, repairs);
 }
 
-/* Times relative to the stream rather than the clip. */
-void
+/* Times relative to the stream rather than the clip; returns how far they
+ * were moved back. */
+GstClockTime
 undo_stream_offset (std::vector<RawUtterance> &rows, const ParseContext &ctx, Repairs &repairs)
 {
   const GstClockTime duration = ctx.duration;
   const gint64 dur = static_cast<gint64> (duration);
   if (ctx.clip_offset == 0 || duration == 0)
-    return;
+    return 0;
   const gint64 lo = static_cast<gint64> (ctx.clip_offset) - static_cast<gint64> (TOLERANCE);
   const gint64 hi = static_cast<gint64> (ctx.clip_offset + duration + TOLERANCE);
   bool all_inside = true, some_beyond = false, any = false;
@@ -761,7 +815,7 @@ undo_stream_offset (std::vector<RawUtterance> &rows, const ParseContext &ctx, Re
     check (u.end);
   }
   if (!any || !all_inside || !some_beyond)
-    return;
+    return 0;
   const gint64 off = static_cast<gint64> (ctx.clip_offset);
   for (auto &u : rows) {
     if (u.start)
@@ -771,6 +825,7 @@ undo_stream_offset (std::vector<RawUtterance> &rows, const ParseContext &ctx, Re
   }
   repairs.add ("absolute", "timecodes relative to the stream, moved by -"
       + format_timecode (ctx.clip_offset, true));
+  return ctx.clip_offset;
 }
 
 /* Every row gets a start inside the clip, in order. */
@@ -867,6 +922,26 @@ to_utterances (std::vector<RawUtterance> &rows, GstClockTime duration, Repairs &
 }
 
 /* One row per voice; later rows fill what earlier ones left unknown. */
+/* Evidence times as the rows' are: moved back with them when the answer
+ * used the stream's times, and inside the clip. Evidence for a field the
+ * model did not find is no evidence. */
+void
+place_evidence (std::vector<Speaker> &speakers, GstClockTime moved_back, GstClockTime duration)
+{
+  for (auto &sp : speakers) {
+    std::erase_if (sp.evidence, [&sp] (const Evidence &e) {
+          const std::string *value = sp.field (e.field);
+          return !value || is_unknown (*value); });
+    for (auto &e : sp.evidence) {
+      if (!GST_CLOCK_TIME_IS_VALID (e.time))
+        continue;
+      e.time = e.time > moved_back ? e.time - moved_back : 0;
+      if (duration > 0)
+        e.time = std::min (e.time, duration);
+    }
+  }
+}
+
 std::vector<Speaker>
 merge_speakers (std::vector<Speaker> &listed, const std::vector<Utterance> &utterances,
     Repairs &repairs)
@@ -884,6 +959,11 @@ merge_speakers (std::vector<Speaker> &listed, const std::vector<Utterance> &utte
              &Speaker::role_in_video}) {
       if (is_unknown (known.*field))
         known.*field = s.*field;
+    }
+    for (auto &e : s.evidence) {
+      if (std::none_of (known.evidence.begin (), known.evidence.end (),
+              [&e] (const Evidence &k) { return k.field == e.field; }))
+        known.evidence.push_back (std::move (e));
     }
     repairs.add ("duplicate-voice", "voice " + s.voice + " listed twice, merged");
   }
@@ -921,10 +1001,11 @@ parse_transcript (std::string_view text, const ParseContext &ctx)
   report_dropped (ex, ctx, salvaged, repairs);
 
   drop_empty_and_loops (ex.rows, repairs);
-  undo_stream_offset (ex.rows, ctx, repairs);
+  const GstClockTime moved_back = undo_stream_offset (ex.rows, ctx, repairs);
   repair_starts (ex.rows, ctx.duration, repairs);
   out.utterances = to_utterances (ex.rows, ctx.duration, repairs);
   out.speakers = merge_speakers (ex.speakers, out.utterances, repairs);
+  place_evidence (out.speakers, moved_back, ctx.duration);
 
   if (out.truncated) {
     if (out.utterances.empty ()) {

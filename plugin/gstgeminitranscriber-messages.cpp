@@ -181,6 +181,26 @@ post_segment_message (GstGeminiTranscriber * self, const Outcome & o,
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
+/* Where each field was found, as `evidence` structures; the time is the
+ * input's running time, NONE when the model gave none. */
+static void
+set_evidence (GstStructure * entry, const std::vector<gemini::Evidence> & evidence)
+{
+  GValue list = G_VALUE_INIT;
+  gst_value_array_init (&list, evidence.size ());
+  for (const auto & e : evidence) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("evidence",
+            "field", G_TYPE_STRING, e.field.c_str (),
+            "time", G_TYPE_UINT64, (guint64) e.time,
+            "source", G_TYPE_STRING, e.source.c_str (),
+            "text", G_TYPE_STRING, e.text.c_str (), NULL));
+    gst_value_array_append_and_take_value (&list, &v);
+  }
+  gst_structure_take_value (entry, "evidence", &list);
+}
+
 void
 post_speakers_message (GstGeminiTranscriber * self,
     const gemini::SpeakerRegistry & registry)
@@ -198,6 +218,7 @@ post_speakers_message (GstGeminiTranscriber * self,
         "role", G_TYPE_STRING, sp.info.role_in_video.c_str (),
         "identified", G_TYPE_BOOLEAN, sp.info.identified (),
         "segments", G_TYPE_UINT, sp.segments, NULL);
+    set_evidence (entry, sp.info.evidence);
     g_value_take_boxed (&v, entry);
     gst_value_array_append_and_take_value (&list, &v);
   }

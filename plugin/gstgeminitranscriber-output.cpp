@@ -293,7 +293,7 @@ output_outcome (GstGeminiTranscriber * self, OutputState & out, Outcome & o,
     assembled = out.assembly.add (transcript, o.start, o.end,
         out.streamed_seq == o.seq ? out.streamed_rows : 0, cut.sound.get ());
     transcript_json = gemini::write_segment_transcript (assembled.utterances,
-        transcript.speakers, assembled.ids);
+        assembled.speakers, assembled.ids);
     if (assembled.speakers_changed) {
       {
         std::lock_guard < std::mutex > lk (self->priv->state_lock);

@@ -110,6 +110,7 @@ struct Settings {
   guint window_duration = 0;          /* s; 0: as long as the model allows */
   bool stream_cues = false;
   GstGeminiTiming timing = GST_GEMINI_TIMING_AUDIO;
+  bool evidence = false;
 };
 
 /* A stretch of input, in running time, that becomes one request. */

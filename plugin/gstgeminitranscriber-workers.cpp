@@ -90,6 +90,7 @@ job_for (Segment & seg, std::vector<gemini::KnownSpeaker> known,
   job.fps = s.fps;
   job.context = s.context;
   job.language = s.language;
+  job.evidence = s.evidence;
   if (s.temperature >= 0)
     job.temperature = s.temperature;
   job.seed = s.seed;

@@ -72,6 +72,7 @@ enum {
   PROP_WINDOW_DURATION,
   PROP_STREAM_CUES,
   PROP_TIMING,
+  PROP_EVIDENCE,
 };
 
 static GstStaticPadTemplate audio_sink_template =
@@ -457,6 +458,7 @@ gst_gemini_transcriber_set_property (GObject * object, guint prop_id,
     case PROP_WINDOW_DURATION: s.window_duration = g_value_get_uint (value); break;
     case PROP_STREAM_CUES: s.stream_cues = g_value_get_boolean (value); break;
     case PROP_TIMING: s.timing = (GstGeminiTiming) g_value_get_enum (value); break;
+    case PROP_EVIDENCE: s.evidence = g_value_get_boolean (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -497,6 +499,7 @@ gst_gemini_transcriber_get_property (GObject * object, guint prop_id,
     case PROP_WINDOW_DURATION: g_value_set_uint (value, s.window_duration); break;
     case PROP_STREAM_CUES: g_value_set_boolean (value, s.stream_cues); break;
     case PROP_TIMING: g_value_set_enum (value, s.timing); break;
+    case PROP_EVIDENCE: g_value_set_boolean (value, s.evidence); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -671,6 +674,11 @@ gst_gemini_transcriber_class_init (GstGeminiTranscriberClass * klass)
           "Where cues start and end: on the speech found in the audio near the "
           "model's times, or at the model's times; from the next segment on",
           GST_TYPE_GEMINI_TIMING, defaults.timing, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_EVIDENCE,
+      g_param_spec_boolean ("evidence", "Evidence",
+          "Ask, for each speaker's name, company, position and role, what was shown "
+          "or said and when; in gemini-speakers and gemini-segment",
+          defaults.evidence, rw_playing));
 
   gst_element_class_add_static_pad_template (element_class,
       &audio_sink_template);

@@ -97,14 +97,17 @@ main (int argc, char **argv)
   /* The model's rows: whole seconds, up to a second off. */
   std::uniform_real_distribution<double> error (-1.0, 1.0);
   gemini::SegmentTranscript t;
+  const std::string voice = "1";
   for (const auto &s : sentences) {
     gemini::Utterance u;
     u.start = GstClockTime (std::max (0.0, std::round (s.start + error (rng))) * GST_SECOND);
     u.end = GstClockTime (std::max (0.0, std::round (s.end + error (rng))) * GST_SECOND);
     if (u.end <= u.start)
       u.end = u.start + GST_SECOND;
-    u.text = std::string (size_t ((s.end - s.start) * 15), 'a');
-    u.voice = "1";
+    /* 15 characters a second of speech. */
+    const guint chars = guint (std::clamp ((s.end - s.start) * 15, 1.0, 100.0));
+    u.text.assign (chars, 'a');
+    u.voice = voice;
     t.utterances.push_back (std::move (u));
   }
 

@@ -80,6 +80,34 @@ speakers_only (const std::string &prompt)
       != std::string::npos;
 }
 
+/* PromptOptions::evidence: the prompt names the `evidence` list. */
+bool
+asks_for_evidence (const std::string &prompt)
+{
+  return prompt.find ("`evidence` list") != std::string::npos;
+}
+
+/* The speaker's evidence the clip holds, for the fields the answer names,
+ * with clip-relative times. */
+JsonArray *
+evidence_in_clip (const Speaker &sp, bool seen, const Clip &clip, const Script &s)
+{
+  JsonArray *out = json_array_new ();
+  for (const auto &e : sp.evidence) {
+    const bool named = e.field == "role_in_video" || seen;
+    if (!named || e.time < clip.start || e.time >= clip.end)
+      continue;
+    JsonObject *o = json_object_new ();
+    json_object_set_string_member (o, "field", e.field.c_str ());
+    json_object_set_string_member (o, "time",
+        format_timecode (e.time - clip.start, s.timecode_format).c_str ());
+    json_object_set_string_member (o, "source", e.source.c_str ());
+    json_object_set_string_member (o, "text", e.text.c_str ());
+    json_array_add_object_element (out, o);
+  }
+  return out;
+}
+
 std::string
 timeline_answer (const Script &s, const Clip &clip, gint64 request_index,
     const std::string &prompt)
@@ -146,6 +174,8 @@ timeline_answer (const Script &s, const Clip &clip, gint64 request_index,
     json_object_set_string_member (o, "position",
         seen ? sp.position.c_str () : "?");
     json_object_set_string_member (o, "role_in_video", sp.role.c_str ());
+    if (asks_for_evidence (prompt))
+      json_object_set_array_member (o, "evidence", evidence_in_clip (sp, seen, clip, s));
     json_array_add_object_element (speakers, o);
   }
   json_object_set_array_member (root.get (), "task2_speakers", speakers);

@@ -66,6 +66,14 @@ read_speaker (JsonObject *so)
   spk.role = get_string (so, "role_in_video", "?");
   spk.visible_from = get_double (so, "visible_from", -1.0);
   spk.visible_until = get_double (so, "visible_until", INFINITY);
+  JsonArray *evidence = array_member (so, "evidence");
+  for (guint i = 0; evidence && i < json_array_get_length (evidence); i++) {
+    JsonObject *eo = json_array_get_object_element (evidence, i);
+    if (!eo)
+      continue;
+    spk.evidence.push_back (Evidence{get_string (eo, "field"), get_string (eo, "source", "shown"),
+          get_string (eo, "text"), get_double (eo, "time", 0.0)});
+  }
   return spk;
 }
 

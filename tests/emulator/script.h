@@ -21,10 +21,17 @@ constexpr gint64 kDefaultMaxInlineBytes = 20971520;
 constexpr gint64 kDefaultInputTokenLimit = 1048576;
 constexpr gint64 kDefaultOutputTokenLimit = 65536;
 
+/* Where a speaker's field is shown or said, in stream seconds. */
+struct Evidence {
+  std::string field, source, text;
+  double time = 0.0;
+};
+
 struct Speaker {
   std::string id, name, company, position, role;
   double visible_from = -1.0;
   double visible_until = INFINITY;
+  std::vector<Evidence> evidence;
 };
 
 struct Utterance {

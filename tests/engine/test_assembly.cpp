@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The step from answers to cues that the element and --batch share, the
  * transcript JSON of gemini-segment, and the JSON member readers. */
+#include <cstring>
+
 #include <gst/gst.h>
 
 #include "assembly.h"
@@ -184,11 +186,43 @@ test_unknown_rule (void)
   g_assert_cmpstr (s.role_in_video.c_str (), ==, "?");
 }
 
+/* Evidence on the stream's timeline: in the registry, kept for the value
+ * it backs (the first found), and in the transcript JSON. */
+static void
+test_evidence_on_the_timeline (void)
+{
+  Assembly a;
+  SegmentTranscript first = segment ({row (1, 3, "Hello.", "1")},
+      {{"1", "Ana Ruiz", "?", "?", "host"}});
+  first.speakers[0].evidence = {{"name", 2 * GST_SECOND, "shown", "ANA RUIZ"},
+    {"role_in_video", GST_CLOCK_TIME_NONE, "said", "welcome to my show"}};
+  auto one = a.add (first, 60 * GST_SECOND, 90 * GST_SECOND);
+  g_assert_cmpuint (one.speakers[0].evidence[0].time, ==, 62 * GST_SECOND);
+
+  SegmentTranscript second = segment ({row (1, 3, "Again.", "4")},
+      {{"4", "Ana Ruiz", "Acme", "?", "host"}});
+  second.speakers[0].evidence = {{"name", 5 * GST_SECOND, "said", "I am Ana"},
+    {"company", 1 * GST_SECOND, "shown", "Acme badge"}};
+  auto two = a.add (second, 120 * GST_SECOND, 150 * GST_SECOND);
+  const RegisteredSpeaker *sp = a.find (two.ids.at ("4"));
+  g_assert_nonnull (sp);
+  g_assert_cmpuint (sp->info.evidence.size (), ==, 3);
+  g_assert_cmpstr (sp->info.evidence[0].text.c_str (), ==, "ANA RUIZ");
+  g_assert_cmpuint (sp->info.evidence[0].time, ==, 62 * GST_SECOND);
+  g_assert_cmpstr (sp->info.evidence[2].field.c_str (), ==, "company");
+  g_assert_cmpuint (sp->info.evidence[2].time, ==, 121 * GST_SECOND);
+
+  const std::string json = write_segment_transcript (two.utterances, two.speakers, two.ids);
+  g_assert_nonnull (strstr (json.c_str (), "{\"field\":\"company\",\"time\":121000000000,"
+          "\"source\":\"shown\",\"text\":\"Acme badge\"}"));
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/assembly/evidence-on-the-timeline", test_evidence_on_the_timeline);
   g_test_add_func ("/assembly/speakers-and-labels-carry-across-segments",
       test_speakers_and_labels_carry_across_segments);
   g_test_add_func ("/assembly/rows-cued-early-are-not-cued-again",

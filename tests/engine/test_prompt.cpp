@@ -267,12 +267,43 @@ test_request_audio_has_no_video_metadata (void)
   g_assert_true (contains (text->text, "timecodes (MM:SS)"));
 }
 
+/* PromptOptions::evidence: the speakers rows get an `evidence` table, in
+ * the prompt, the schema and the speakers-only request alike. */
+static void
+test_evidence_is_asked_for (void)
+{
+  PromptOptions o = clip (0, 30 * GST_SECOND);
+  g_assert_false (contains (build_prompt (o), "evidence"));
+  o.evidence = true;
+  const std::string p = build_prompt (o);
+  g_assert_true (contains (p, "`role_in_video`, `evidence`."));
+  g_assert_true (contains (p, "`evidence` list"));
+  g_assert_true (contains (p, "`time` (the timecode, MM:SS,"));
+  o.speakers_only = true;
+  g_assert_true (contains (build_prompt (o), "`evidence` list"));
+
+  for (bool speakers_only : {false, true}) {
+    GPtr<JsonNode> schema = speakers_only ? speakers_response_schema (true)
+        : transcript_response_schema (true);
+    g_autofree gchar *json = json_to_string (schema.get (), FALSE);
+    g_assert_true (contains (json, "\"evidence\":{\"type\":\"ARRAY\",\"items\":{\"type\":"
+            "\"OBJECT\",\"properties\":{\"field\":{\"type\":\"STRING\"},\"time\":{\"type\":"
+            "\"STRING\"},\"source\":{\"type\":\"STRING\"},\"text\":{\"type\":\"STRING\"}},"
+            "\"required\":[\"field\",\"time\",\"source\",\"text\"]"));
+    g_assert_true (contains (json, "\"role_in_video\",\"evidence\"]"));
+  }
+  GPtr<JsonNode> plain = transcript_response_schema ();
+  g_autofree gchar *plain_json = json_to_string (plain.get (), FALSE);
+  g_assert_false (contains (plain_json, "evidence"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, nullptr);
   gst_init (&argc, &argv);
   g_test_add_func ("/prompt/states-clip-range-for-emulator-regex", test_clip_sentence);
+  g_test_add_func ("/prompt/evidence-is-asked-for", test_evidence_is_asked_for);
   g_test_add_func ("/prompt/asks-for-the-rest-after-a-cut-answer", test_rest_of_clip);
   g_test_add_func ("/prompt/uses-hours-for-long-clips", test_long_clip_uses_hours);
   g_test_add_func ("/prompt/describes-both-tasks-in-schema-order", test_tasks_and_fields);

@@ -351,6 +351,49 @@ test_converts_stream_times (void)
   g_assert_false (has_repair (r, "relative to the stream"));
 }
 
+/* The speakers table's evidence: one per field the row names, words cut
+ * to a line, times as the rows' (moved back with them when the answer
+ * used the stream's times), nothing for a field not found. */
+static void
+test_evidence (void)
+{
+  const std::string long_text (500, 'x');
+  const std::string answer = R"({"task1_transcripts": [
+      {"start": "01:31", "end": "01:34", "text": "Hello.", "voice": 1},
+      {"start": "01:50", "end": "01:55", "text": "Hi.", "voice": 2}],
+    "task2_speakers": [
+      {"voice": 1, "name": "Ana Ruiz", "company": "Acme", "position": "?",
+       "role_in_video": "host", "evidence": [
+         {"field": "name", "time": "01:32", "source": "shown", "text": "ANA RUIZ - Acme"},
+         {"field": "NAME", "time": "01:40", "source": "said", "text": "a second one"},
+         {"field": "company", "time": "01:33", "source": "Said", "text": ")" + long_text + R"("},
+         {"field": "position", "time": "01:33", "source": "said", "text": "for a ?"},
+         {"field": "shoe size", "time": "01:33", "source": "said", "text": "42"},
+         {"field": "role", "source": "guess", "text": "she opens the show"},
+         "not an object"]},
+      {"voice": 2, "name": "?", "company": "?", "position": "?", "role_in_video": "?",
+       "evidence": {"field": "name"}}]})";
+  ParseContext ctx;
+  ctx.duration = 30 * GST_SECOND;
+  ctx.clip_offset = 90 * GST_SECOND;
+  auto t = parse_ok (answer, ctx);
+  g_assert_true (has_repair (t, "relative to the stream"));
+  g_assert_cmpuint (t.speakers.size (), ==, 2);
+  const auto &ev = t.speakers[0].evidence;
+  g_assert_cmpuint (ev.size (), ==, 3);
+  g_assert_cmpstr (ev[0].field.c_str (), ==, "name");
+  g_assert_cmpuint (ev[0].time, ==, 2 * GST_SECOND);
+  g_assert_cmpstr (ev[0].source.c_str (), ==, "shown");
+  g_assert_cmpstr (ev[0].text.c_str (), ==, "ANA RUIZ - Acme");
+  g_assert_cmpstr (ev[1].field.c_str (), ==, "company");
+  g_assert_cmpstr (ev[1].source.c_str (), ==, "said");
+  g_assert_cmpint (g_utf8_strlen (ev[1].text.c_str (), -1), ==, 200);
+  g_assert_cmpstr (ev[2].field.c_str (), ==, "role_in_video");
+  g_assert_false (GST_CLOCK_TIME_IS_VALID (ev[2].time));
+  g_assert_cmpstr (ev[2].source.c_str (), ==, "?");
+  g_assert_true (t.speakers[1].evidence.empty ());
+}
+
 static void
 test_fixes_ends (void)
 {
@@ -768,6 +811,7 @@ main (int argc, char **argv)
   g_test_add_func ("/parser/stream/long-answer-every-row-once", test_stream_long_answer);
   g_test_add_func ("/parser/stream/releases-rows-as-they-complete",
       test_stream_releases_rows_as_they_complete);
+  g_test_add_func ("/parser/evidence", test_evidence);
   g_test_add_func ("/parser/stream/ignores-brackets-in-strings-and-other-keys",
       test_stream_ignores_brackets_in_strings_and_other_keys);
   g_test_add_func ("/parser/stream/applies-repairs-and-bare-arrays",

@@ -4,6 +4,7 @@
  * output is read back with GStreamer and compared with the script. */
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -318,11 +319,9 @@ test_html ()
   g_assert_null (strstr (html.c_str (), " src="));
 }
 
-/* A speaker never named on screen keeps an id (one per segment: without a
- * name the element cannot tell it is the same person): greyed in the table
- * and the timeline, and the WebVTT voice is the id. */
-void
-test_unidentified_speaker ()
+/* The clip's script with the speaker `id` edited, written to `name`. */
+std::string
+script_with (const char *name, const char *id, const std::function<void (JsonObject *)> &edit)
 {
   JsonParser *parser = json_parser_new ();
   g_assert_true (json_parser_load_from_file (parser, fx.script.c_str (), nullptr));
@@ -331,12 +330,23 @@ test_unidentified_speaker ()
   JsonArray *speakers = json_object_get_array_member (t, "speakers");
   for (guint j = 0; j < json_array_get_length (speakers); j++) {
     JsonObject *sp = json_array_get_object_element (speakers, j);
-    if (g_str_equal (json_object_get_string_member (sp, "id"), "bob"))
-      json_object_set_double_member (sp, "visible_from", 1e6);
+    if (g_str_equal (json_object_get_string_member (sp, "id"), id))
+      edit (sp);
   }
-  const std::string script = path_in ("unnamed.json");
+  const std::string script = path_in (name);
   g_assert_true (json_to_file (json_parser_get_root (parser), script));
   g_object_unref (parser);
+  return script;
+}
+
+/* A speaker never named on screen keeps an id (one per segment: without a
+ * name the element cannot tell it is the same person): greyed in the table
+ * and the timeline, and the WebVTT voice is the id. */
+void
+test_unidentified_speaker ()
+{
+  const std::string script = script_with ("unnamed.json", "bob", [] (JsonObject *sp) {
+        json_object_set_double_member (sp, "visible_from", 1e6); });
 
   const Run r = run_program ({fx.clip, "--emulator-script", script, "-s", "10000", "-q",
         "-o", "unnamed.html", "-o", "unnamed.vtt"});
@@ -350,6 +360,80 @@ test_unidentified_speaker ()
   const std::string vtt = read_file (path_in ("unnamed.vtt"));
   g_assert_cmpuint (count (vtt, "<v Alice Martin>"), ==, 3);
   g_assert_cmpuint (count (vtt, "<v S"), ==, 2);
+}
+
+/* The JSON's speakers: Alice Martin alone has evidence, the script's. */
+void
+check_evidence_json (const std::string &path)
+{
+  JsonParser *out = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (out, path.c_str (), nullptr));
+  JsonArray *listed = json_object_get_array_member (
+      json_node_get_object (json_parser_get_root (out)), "speakers");
+  guint found = 0;
+  for (guint j = 0; j < json_array_get_length (listed); j++) {
+    JsonObject *sp = json_array_get_object_element (listed, j);
+    JsonArray *evidence = json_object_get_array_member (sp, "evidence");
+    if (json_array_get_length (evidence) == 0)
+      continue;
+    found++;
+    g_assert_cmpstr (json_object_get_string_member (sp, "name"), ==, "Alice Martin");
+    JsonObject *e = json_array_get_object_element (evidence, 0);
+    g_assert_cmpstr (json_object_get_string_member (e, "field"), ==, "name");
+    g_assert_cmpstr (json_object_get_string_member (e, "source"), ==, "shown");
+    g_assert_cmpstr (json_object_get_string_member (e, "text"), ==, "ALICE MARTIN <Acme>");
+    /* The emulated model writes whole seconds of its clip. */
+    g_assert_cmpint (ABS (json_object_get_int_member (e, "time_ms") - 12000), <=, 500);
+  }
+  g_assert_cmpuint (found, ==, 1);
+  g_object_unref (out);
+}
+
+/* --evidence: each named field's evidence, at its time in the input, in
+ * the JSON, the HTML report's speaker table and the Markdown; without it,
+ * none is asked for. Whole mode and 10 s segments alike: the segment's
+ * origin is added once; --batch too. */
+void
+test_evidence ()
+{
+  const std::string script = script_with ("evidence.json", "alice", [] (JsonObject *sp) {
+        JsonArray *evidence = json_array_new ();
+        JsonObject *e = json_object_new ();
+        json_object_set_string_member (e, "field", "name");
+        json_object_set_double_member (e, "time", 12.0);
+        json_object_set_string_member (e, "source", "shown");
+        json_object_set_string_member (e, "text", "ALICE MARTIN <Acme>");
+        json_array_add_object_element (evidence, e);
+        json_object_set_array_member (sp, "evidence", evidence); });
+
+  for (const char *mode : {"whole", "streaming"}) {
+    const std::string stem = std::string ("ev-") + mode;
+    std::vector<std::string> args{fx.clip, "--emulator-script", script, "--evidence", "-q",
+      "--mode", mode, "-o", stem + ".json", "-o", stem + ".html", "-o", stem + ".md"};
+    if (g_str_equal (mode, "streaming")) {
+      args.push_back ("-s");
+      args.push_back ("10000");
+    }
+    const Run r = run_program (args);
+    g_assert_cmpint (r.status, ==, 0);
+    check_evidence_json (path_in (stem + ".json"));
+    const std::string html = read_file (path_in (stem + ".html"));
+    g_assert_nonnull (strstr (html.c_str (), "<th>evidence</th>"));
+    g_assert_nonnull (strstr (html.c_str (), "<td class=\"evidence\"><b>name</b>, shown at "));
+    g_assert_nonnull (strstr (html.c_str (), ": \u201CALICE MARTIN &lt;Acme&gt;\u201D</td>"));
+    const std::string md = read_file (path_in (stem + ".md"));
+    g_assert_nonnull (strstr (md.c_str (), "| shown | ALICE MARTIN <Acme> |"));
+  }
+  g_mkdir_with_parents (path_in ("ev-batch").c_str (), 0700);
+  const Run batch = run_program ({"--batch", fx.clip, "--emulator-script", script, "--evidence",
+        "-q", "--state", path_in ("evidence-state.json"), "--poll-interval", "100",
+        "-o", path_in ("ev-batch/{stem}.json")});
+  g_assert_cmpint (batch.status, ==, 0);
+  check_evidence_json (path_in ("ev-batch/clip.json"));
+  /* The run without --evidence asked for none. */
+  const std::string plain = read_file (path_in ("out.json"));
+  g_assert_null (strstr (plain.c_str (), "\"field\""));
+  g_assert_null (strstr (read_file (path_in ("out.html")).c_str (), "<th>evidence</th>"));
 }
 
 struct MediaInfo {
@@ -858,6 +942,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transcribe/srt-parses-back-with-script-cues", test_srt);
   g_test_add_func ("/transcribe/vtt-has-voice-spans-and-script-cues", test_vtt);
   g_test_add_func ("/transcribe/json-matches-script", test_json);
+  g_test_add_func ("/transcribe/evidence", test_evidence);
   g_test_add_func ("/transcribe/markdown-has-speaker-and-transcript-tables", test_markdown);
   g_test_add_func ("/transcribe/html-has-speakers-timeline-transcript", test_html);
   g_test_add_func ("/transcribe/unidentified-speaker-is-greyed-and-voiced-by-id",
