@@ -5,34 +5,11 @@
 
 namespace gemini {
 
-namespace {
-
-/* The speakers table with its evidence on the stream's timeline, as the
- * registry keeps it. */
-SegmentTranscript
-with_evidence_at (const SegmentTranscript &t, GstClockTime origin)
-{
-  SegmentTranscript out;
-  out.speakers = t.speakers;
-  for (auto &sp : out.speakers)
-    for (auto &e : sp.evidence)
-      if (GST_CLOCK_TIME_IS_VALID (e.time))
-        e.time += origin;
-  out.utterances = t.utterances;
-  return out;
-}
-
-}  // namespace
-
 std::vector<TimedUtterance>
 Assembly::place (const SegmentTranscript &t, GstClockTime origin, GstClockTime end,
     const std::map<std::string, std::string> &ids, const AudioEnvelope *sound) const
 {
   std::vector<TimedUtterance> rows = registry_.place (t, origin, ids);
-  for (auto &r : rows) {
-    r.model_start = r.start;
-    r.model_end = r.end;
-  }
   if (sound)
     timer_.time (rows, *sound, origin, end);
   return rows;
@@ -44,16 +21,8 @@ Assembly::add (const SegmentTranscript &t, GstClockTime origin, GstClockTime end
 {
   AssembledSegment a;
   const size_t known_before = registry_.known ().size ();
-  const bool evidence = std::any_of (t.speakers.begin (), t.speakers.end (),
-      [] (const Speaker &sp) { return !sp.evidence.empty (); });
-  if (evidence) {
-    SegmentTranscript timeline = with_evidence_at (t, origin);
-    a.ids = registry_.resolve (timeline);
-    a.speakers = std::move (timeline.speakers);
-  } else {
-    a.ids = registry_.resolve (t);
-    a.speakers = t.speakers;
-  }
+  a.ids = registry_.resolve (t, origin);
+  a.speakers = on_timeline (t.speakers, origin);
   a.utterances = place (t, origin, end, a.ids, sound);
   std::vector<TimedUtterance> to_cue (a.utterances.begin ()
       + std::min (already_cued, a.utterances.size ()), a.utterances.end ());

@@ -192,11 +192,11 @@ SpeakerRegistry::index (gsize position)
  * and merging two strangers is worse than splitting one. When such a voice
  * is named in a later segment it is registered then (or matched by name). */
 std::map<std::string, std::string>
-SpeakerRegistry::resolve (const SegmentTranscript &segment)
+SpeakerRegistry::resolve (const SegmentTranscript &segment, GstClockTime origin)
 {
   ensure_debug_category ();
 
-  std::vector<Speaker> voices = segment.speakers;
+  std::vector<Speaker> voices = on_timeline (segment.speakers, origin);
   std::set<std::string> listed, spoke;
   for (const auto &s : voices)
     listed.insert (s.voice);
@@ -264,6 +264,8 @@ SpeakerRegistry::place (const SegmentTranscript &segment, GstClockTime offset,
     TimedUtterance t;
     t.start = offset + u.start;
     t.end = GST_CLOCK_TIME_IS_VALID (u.end) ? offset + u.end : GST_CLOCK_TIME_NONE;
+    t.model_start = t.start;
+    t.model_end = t.end;
     t.text = u.text;
     t.voice = u.voice;
     auto id = ids.find (u.voice);

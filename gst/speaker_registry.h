@@ -25,15 +25,19 @@ struct RegisteredSpeaker {
 
 class SpeakerRegistry {
 public:
-  /* Registers a segment's speakers; returns local voice id -> stable id for
-   * every voice used in the segment's utterances or speaker table. */
-  std::map<std::string, std::string> resolve (const SegmentTranscript &segment);
+  /* Registers a segment's speakers, their evidence moved to the stream's
+   * timeline (`origin` + its time, as place () does for utterances);
+   * returns local voice id -> stable id for every voice used in the
+   * segment's utterances or speaker table. */
+  std::map<std::string, std::string> resolve (const SegmentTranscript &segment,
+      GstClockTime origin = 0);
 
   const RegisteredSpeaker *find (const std::string &id) const;
 
   /* The segment's utterances on the stream's timeline (`offset` + their
-   * time), with the stream-wide ids `ids` (from resolve ()) and the label
-   * a cue prints: the name when known, else the id. */
+   * time, also their model_start/model_end), with the stream-wide ids `ids`
+   * (from resolve ()) and the label a cue prints: the name when known, else
+   * the id. */
   std::vector<TimedUtterance> place (const SegmentTranscript &segment, GstClockTime offset,
       const std::map<std::string, std::string> &ids) const;
   const std::vector<RegisteredSpeaker> &speakers () const { return speakers_; }

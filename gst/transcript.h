@@ -81,6 +81,18 @@ struct Speaker {
   }
 };
 
+/* `speakers` with their evidence moved from the segment's time to the
+ * stream's (`origin` + it), as the registry keeps them. */
+inline std::vector<Speaker>
+on_timeline (std::vector<Speaker> speakers, GstClockTime origin)
+{
+  for (auto &sp : speakers)
+    for (auto &e : sp.evidence)
+      if (GST_CLOCK_TIME_IS_VALID (e.time))
+        e.time += origin;
+  return speakers;
+}
+
 struct SegmentTranscript {
   std::vector<Utterance> utterances;
   std::vector<Speaker> speakers;
